@@ -1,0 +1,36 @@
+# Common commands (see README.md).  Everything goes through CMake; the build
+# trees live under build/.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE ?= cmake
+
+.PHONY: all build run check test bench bench-quick install clean
+
+all: build
+
+build:
+	$(CMAKE) -S . -B build/plain -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	$(CMAKE) --build build/plain -j $(JOBS)
+
+# The main job: the threads-FAQ example (checksums every file under a directory).
+run: build
+	./build/plain/faq_workers $(ARGS)
+
+# Every test: plain, ASan+UBSan and TSan with gcc, a clang -Werror build,
+# the install/pkg-config check and the benchmark suite in --quick mode.
+check:
+	./scripts/check.sh
+
+test: build
+	cd build/plain && ctest --output-on-failure -j $(JOBS)
+
+bench:
+	./bench/run.sh
+
+bench-quick:
+	./bench/run.sh --quick
+
+install: build
+	$(CMAKE) --install build/plain $(if $(PREFIX),--prefix $(PREFIX))
+
+clean:
+	rm -rf build

@@ -1,0 +1,76 @@
+/*
+ * crew/group.h - structured fork-join: task groups and parallel-for
+ * (TBB's task_group and parallel_for, OpenMP's task/taskwait).
+ *
+ * A group collects jobs `int fn(void *arg)`.  crew_group_wait returns when
+ * every job spawned into the group has finished.  The first job to return
+ * non-zero fails the group: jobs of the group not yet started are skipped
+ * (never run), later spawns are skipped, and wait reports that first status.
+ *
+ * A crew_group is caller-allocated (usually on the stack) so that fork-join
+ * needs no heap allocation: spawning from a worker stores the job in the
+ * worker's own task storage and pushes it on the worker's own deque, where
+ * it runs in LIFO order unless an idle worker steals it.
+ *
+ * Waiting inside a worker runs other work until the group is done (own deque
+ * first, then the injection queue, then steals), so nesting never deadlocks.
+ * Hazard: a job that waits while holding a lock may run an unrelated task
+ * that wants the same lock.  crew_group_wait_isolated runs only jobs of this
+ * group and of groups spawned from them while it waits; other work waits.
+ * See docs/SCHEDULER.md.
+ *
+ * Concurrency: spawn may be called from any thread (a job of the group may
+ * spawn more jobs into it); wait, wait_isolated and destroy by one thread,
+ * after which the group may be reused (init again) or forgotten.
+ */
+#ifndef CREW_GROUP_H
+#define CREW_GROUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crew/error.h"
+#include "crew/pool.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef int (*crew_job_fn)(void *arg);
+
+/* Storage for a group.  Its fields are private. */
+typedef struct crew_group {
+    uint64_t opaque_[8];
+} crew_group;
+
+/* Prepares g for pool p.  CREW_EINVAL, CREW_ESHUTDOWN, CREW_EFORKED. */
+CREW_API int crew_group_init(crew_group *g, crew_pool *p);
+
+/* Spawns fn(arg) into g.  0, CREW_ECANCELLED (the group has failed or was
+ * cancelled: fn will not run), CREW_ESHUTDOWN, CREW_ENOMEM, CREW_EINVAL. */
+CREW_API int crew_group_spawn(crew_group *g, crew_job_fn fn, void *arg);
+
+/* Waits for every job of g.  Returns 0, or CREW_ETASK with the first failing
+ * job's status in *task_error (may be NULL), or CREW_ECANCELLED if the group
+ * was cancelled and no job failed.  Afterwards g holds no jobs. */
+CREW_API int crew_group_wait(crew_group *g, int *task_error);
+CREW_API int crew_group_wait_isolated(crew_group *g, int *task_error);
+
+/* Skips every job of g not yet started (wait still reports
+ * CREW_ECANCELLED). */
+CREW_API int crew_group_cancel(crew_group *g);
+
+/* Calls body(lo, hi, ctx) on pieces [lo, hi) covering [begin, end), each of
+ * at most grain indexes (grain 0: about 8 pieces per worker), in parallel,
+ * splitting the range recursively.  Returns 0, or CREW_ETASK with the first
+ * non-zero status of body in *task_error (pieces not started then are
+ * skipped), CREW_EINVAL. */
+typedef int (*crew_range_fn)(size_t lo, size_t hi, void *ctx);
+CREW_API int crew_parallel_for(crew_pool *p, size_t begin, size_t end, size_t grain,
+                               crew_range_fn body, void *ctx, int *task_error);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CREW_GROUP_H */

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs crew into a scratch prefix and builds a small program against it
+# three ways: pkg-config with the shared library, pkg-config --static, and
+# CMake's find_package(crew).  Proves the install rules, crew.pc and the CMake
+# package work for a user.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+JOBS=${JOBS:-2}
+echo "=== install"
+prefix=$(mktemp -d)
+trap 'rm -rf "$prefix"' EXIT
+cmake -S . -B build/install -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$prefix" \
+    -DCREW_BUILD_TESTS=OFF -DCREW_BUILD_EXAMPLES=OFF >/dev/null
+cmake --build build/install -j "$JOBS" >/dev/null
+cmake --install build/install >/dev/null
+export PKG_CONFIG_PATH="$prefix/lib/pkgconfig:$prefix/lib/$(gcc -print-multiarch 2>/dev/null)/pkgconfig"
+app=$prefix/app.c
+cat >"$app" <<'C'
+#include <crew.h>
+#include <stdio.h>
+static int square(void *arg, void **result) {
+    *result = (void *)((long)arg * (long)arg);
+    return 0;
+}
+int main(void) {
+    crew_pool *pool;
+    crew_future *f;
+    void *r = NULL;
+    if (crew_pool_create(&pool, NULL) || crew_pool_submit(pool, square, (void *)7L, &f))
+        return 1;
+    int rc = crew_future_result(f, &r, NULL);
+    crew_future_release(f);
+    crew_pool_destroy(pool);
+    printf("7*7=%ld (%s)\n", (long)r, crew_strerror(rc));
+    return rc != 0 || (long)r != 49;
+}
+C
+# shellcheck disable=SC2046
+cc -Wall -Wextra -Werror "$app" -o "$prefix/app_shared" $(pkg-config --cflags --libs crew)
+LD_LIBRARY_PATH="$(pkg-config --variable=libdir crew)" "$prefix/app_shared"
+# shellcheck disable=SC2046
+cc -Wall -Wextra -Werror "$app" -o "$prefix/app_static" $(pkg-config --cflags crew) \
+    "$(pkg-config --variable=libdir crew)/libcrew.a" $(pkg-config --libs-only-other --static crew)
+"$prefix/app_static"
+mkdir -p "$prefix/cmk"
+cat >"$prefix/cmk/CMakeLists.txt" <<'CM'
+cmake_minimum_required(VERSION 3.16)
+project(app C)
+find_package(crew REQUIRED)
+add_executable(app ../app.c)
+target_link_libraries(app PRIVATE crew::crew_static)
+CM
+cmake -S "$prefix/cmk" -B "$prefix/cmk/build" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$prefix/cmk/build" >/dev/null
+"$prefix/cmk/build/app"
+echo "install: ok"
