@@ -1,4 +1,4 @@
-/* sched.h - internal: what the scheduler (pool.c) offers the other modules.
+/* scheduler.h - internal: what the scheduler (pool.c) offers the other modules.
  *
  * Waiting inside the pool.  Any crew call that blocks on a condition uses
  * crew__wait_word, so that a worker never just sleeps while its pool has
@@ -14,8 +14,8 @@
  * check their condition, and only then call crew__wait_word with the value
  * they loaded, so no wake-up is lost.
  */
-#ifndef CREW_SRC_SCHED_H
-#define CREW_SRC_SCHED_H
+#ifndef CREW_SRC_SCHEDULER_H
+#define CREW_SRC_SCHEDULER_H
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -36,6 +36,12 @@ void crew__wake_word(_Atomic uint32_t *word);
  * run, false if it has run, is running, or was not found.  Used by waits that
  * give up (timeouts) to take back their listener. */
 bool crew__future_remove_done_callback(crew_future *f, crew_done_fn fn, void *ctx);
+
+/* The outcome of f without marking its error as looked at (for crew_wait's
+ * FIRST_EXCEPTION): CREW_EPENDING if not finished, else what
+ * crew_future_try_result would return (0, CREW_ETASK, CREW_ECANCELLED,
+ * CREW_EBROKEN). */
+int crew__future_peek(const crew_future *f);
 
 /* The number of worker threads p may run at once (its configured maximum). */
 unsigned crew__pool_max_workers(const crew_pool *p);

@@ -14,7 +14,11 @@
  *   CREW_EBROKEN    the pool broke before the task ran
  *   CREW_EPENDING   (try_ form) not finished yet
  *   CREW_ETIMEDOUT  (timed forms) not finished in time
- *   CREW_EDEADLK    called from inside the future's own task
+ *   CREW_EDEADLK    the wait could never end: called from inside the
+ *                   future's own task, or the future's task waits (through a
+ *                   chain of tasks of the same pool) for the caller's task.
+ *                   Exactly one waiter of such a cycle gets this code; the
+ *                   others complete normally once it returns.
  *   CREW_EINVAL     f is NULL or the timeout is negative
  * result and task_error may be NULL.
  *
@@ -112,7 +116,10 @@ typedef enum crew_wait_mode {
  * (if not NULL) to how many are.  Returns 0 when the condition holds,
  * CREW_ETIMEDOUT if time ran out first (done and ndone are still filled),
  * CREW_EINVAL for a NULL fs with n > 0, a NULL entry, a bad mode or a negative
- * timeout.  n == 0 returns 0 at once.  The same future may appear twice. */
+ * timeout, CREW_ENOMEM.  n == 0 returns 0 at once.  The same future may appear
+ * twice (*ndone counts entries).  Unlike crew_future_wait, crew_wait does not
+ * detect wait cycles: waiting on your own future from inside its task blocks
+ * until the timeout. */
 CREW_API int crew_wait(crew_future *const *fs, size_t n, crew_wait_mode mode, bool *done,
                        size_t *ndone);
 CREW_API int crew_wait_timed(crew_future *const *fs, size_t n, crew_wait_mode mode,
@@ -126,7 +133,8 @@ typedef struct crew_as_completed crew_as_completed;
 
 /* Python's as_completed: an iterator that yields each of fs[0..n) once, in
  * the order they finish (those already finished first).  Duplicates in fs are
- * yielded once.  The iterator holds its own reference on each future. */
+ * yielded once.  The iterator holds its own reference on each future.
+ * CREW_EINVAL, CREW_ENOMEM. */
 CREW_API int crew_as_completed_create(crew_as_completed **out, crew_future *const *fs,
                                       size_t n);
 

@@ -45,7 +45,8 @@ CREW_API int crew_map_create(crew_map **out, crew_pool *p, crew_task_fn fn,
 
 /* The next result in input order.  *index (may be NULL) receives the input's
  * position.  Returns 0 (*result set), CREW_ETASK (*task_error set),
- * CREW_ECANCELLED or CREW_EBROKEN for that item, CREW_EEMPTY after the last
+ * CREW_ECANCELLED, CREW_EBROKEN or CREW_ESHUTDOWN (its chunk could not be
+ * submitted because the pool was shut down) for that item, CREW_EEMPTY after the last
  * item, CREW_ETIMEDOUT (timed forms; the same item is returned by the next
  * call), CREW_EINVAL. */
 CREW_API int crew_map_next(crew_map *m, size_t *index, void **result, int *task_error);

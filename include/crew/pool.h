@@ -108,7 +108,11 @@ CREW_API int crew_pool_submit_ex(crew_pool *p, crew_task_fn fn, void *arg,
 /* Python's shutdown(wait, cancel_futures).  Afterwards submit returns
  * CREW_ESHUTDOWN.  cancel_pending cancels every task not yet started: its
  * future becomes CANCELLED, its waiters wake, its done callbacks run and its
- * cleanup runs.  Tasks already queued and not cancelled still run.  wait
+ * cleanup runs -- in the calling thread for tasks submitted from outside the
+ * pool; tasks submitted by running tasks are cancelled by the worker that
+ * reaches them.  Group jobs (crew/group.h) belong to work that has already
+ * started and are not cancelled.  Tasks already queued and not cancelled
+ * still run.  wait
  * blocks until every task has finished and every worker has exited.
  * Idempotent: a second call can still cancel or wait.  From a task of this
  * pool, wait == true is CREW_EDEADLK (nothing done). */

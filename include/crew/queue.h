@@ -97,7 +97,9 @@ CREW_API int crew_queue_create(crew_queue **out, const crew_queue_options *opts)
 CREW_API int crew_queue_destroy(crew_queue *q);
 
 /* put: 0, CREW_EFULL (try), CREW_ETIMEDOUT (timed), CREW_ESHUTDOWN,
- * CREW_EINVAL (q NULL or negative timeout). */
+ * CREW_EINVAL (q NULL or negative timeout), CREW_ENOMEM (queues whose
+ * storage grows on demand, i.e. all but bounded FIFOs of 2 to 2^22 items;
+ * nothing was put). */
 CREW_API int crew_queue_put(crew_queue *q, void *item);
 CREW_API int crew_queue_try_put(crew_queue *q, void *item);
 CREW_API int crew_queue_put_timed(crew_queue *q, void *item, int64_t timeout_ns);
@@ -150,7 +152,10 @@ CREW_API int crew_queue_join_timed(crew_queue *q, int64_t timeout_ns);
 CREW_API int crew_queue_join_until(crew_queue *q, int64_t deadline_ns);
 
 /* Shuts the queue down (see above).  Returns 0 (also when already shut down)
- * or CREW_EINVAL. */
+ * or CREW_EINVAL.  An immediate shutdown calls the drop callback in the
+ * calling thread, without any queue lock held; if two immediate shutdowns
+ * race, one of them drops the items and the other may return first
+ * (crew_queue_join waits for the dropped items to be counted). */
 CREW_API int crew_queue_shutdown(crew_queue *q, bool immediate);
 
 #ifdef __cplusplus

@@ -1,0 +1,824 @@
+/* pool.c - the scheduler: worker threads, work stealing, parking, shutdown.
+ *
+ * Glossary
+ *   worker      a thread of the pool, with its own deque (deque.h)
+ *   injection   the queue for tasks submitted from outside the pool (inject.h)
+ *   spinning    an idle worker still looking for work before it parks
+ *   parked      an idle worker asleep on its park word (futex)
+ *   blocked     a worker inside a crew wait that found no work to help with
+ *               and sleeps on the awaited object; it is not counted as
+ *               available, so a replacement may be started
+ *
+ * Where work goes: a task submitted from outside goes to the injection
+ * queue; a task submitted or spawned by a worker goes to that worker's own
+ * deque.  A worker looks for work in its own deque (newest first), then takes
+ * a batch from the injection queue (keeping the rest on its deque, where
+ * others can steal them), then steals from the other workers (oldest first),
+ * starting at a random victim.
+ *
+ * Sleeping and waking (docs/SCHEDULER.md has the full argument): a worker
+ * that finds nothing spins for a short while (at most spin_limit workers
+ * spin at once), then parks:
+ *   1. store park = 1 (seq_cst)
+ *   2. counts += SLEEP (seq_cst RMW)
+ *   3. look for work once more (seq_cst loads of the injection tail and of
+ *      every deque's top/bottom) and at the shutdown flag
+ *   4. if something is there: CAS park 1 -> 0; if that wins, counts -= SLEEP
+ *      and go back to work; if it loses, a waker already did both for us
+ *   5. futex-wait while park == 1
+ * A thread that makes work available does:
+ *   a. publish the task (seq_cst CAS of the injection tail, or the deque's
+ *      seq_cst bottom update)
+ *   b. load counts (seq_cst); if a worker sleeps and none spins, CAS some
+ *      worker's park 1 -> 0, counts -= SLEEP, futex-wake it
+ * Steps 2-3 and a-b form a Dekker pattern over the seq_cst total order:
+ * either the waker sees SLEEP (and wakes someone) or the sleeper sees the
+ * task.  A worker is woken by exactly one CAS, so one task never wakes two
+ * workers, and a burst of submissions wakes workers one at a time as the
+ * woken ones start spinning.
+ *
+ * Lazy start and retirement: no thread exists until the first submit.  A
+ * submit that finds no parked and no spinning worker starts a new thread if
+ * fewer than max_workers are available (alive - blocked).  A parked worker
+ * whose park times out (idle_timeout_ns) retires, then re-checks the
+ * injection queue so that a submit that raced with the retirement is not
+ * left without a worker.
+ */
+#include "pool.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "clock.h"
+#include "futex.h"
+#include "scheduler.h"
+
+CREW__TLS crew__worker *crew__self;
+
+/* Incremented in the child after every fork(); a pool remembers the value at
+ * creation and refuses work when it differs. */
+static _Atomic uint64_t crew__fork_generation;
+static pthread_once_t crew__atfork_once = PTHREAD_ONCE_INIT;
+
+static void crew__atfork_child(void)
+{
+    atomic_fetch_add_explicit(&crew__fork_generation, 1, memory_order_relaxed);
+}
+
+static void crew__atfork_register(void)
+{
+    (void)pthread_atfork(NULL, NULL, crew__atfork_child);
+}
+
+bool crew__pool_forked(const crew_pool *p)
+{
+    return p->fork_gen != atomic_load_explicit(&crew__fork_generation, memory_order_relaxed);
+}
+
+#define CREW__MAX_WORKERS 4096
+#define CREW__EXTRA_SLOTS 256       /* replacements for blocked workers */
+#define CREW__INJ_BATCH 8           /* tasks taken from the injection queue at once */
+#define CREW__SPIN_ROUNDS 256       /* find_work rounds before parking (~tens of µs) */
+#define CREW__DEFAULT_IDLE_NS (10 * (int64_t)1000000000)
+
+/* ---- options, create -------------------------------------------------- */
+
+void crew_pool_options_init(crew_pool_options *opts)
+{
+    if (!opts)
+        return;
+    memset(opts, 0, sizeof *opts);
+    opts->name = "crew";
+}
+
+static unsigned crew__online_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1;
+}
+
+int crew_pool_create(crew_pool **out, const crew_pool_options *opts)
+{
+    if (!out)
+        return CREW_EINVAL;
+    crew_pool_options defaults;
+    if (!opts) {
+        crew_pool_options_init(&defaults);
+        opts = &defaults;
+    }
+    if (opts->workers > CREW__MAX_WORKERS)
+        return CREW_EINVAL;
+    pthread_once(&crew__atfork_once, crew__atfork_register);
+
+    crew_pool *p = aligned_alloc(64, (sizeof *p + 63) & ~(size_t)63);
+    if (!p)
+        return CREW_ENOMEM;
+    memset(p, 0, sizeof *p);
+    p->max_workers = opts->workers ? opts->workers : crew__online_cpus();
+    p->max_slots = p->max_workers + CREW__EXTRA_SLOTS;
+    size_t wbytes = ((size_t)p->max_slots * sizeof(crew__worker) + 63) & ~(size_t)63;
+    p->workers = aligned_alloc(64, wbytes);
+    if (!p->workers) {
+        free(p);
+        return CREW_ENOMEM;
+    }
+    memset(p->workers, 0, wbytes);
+    for (unsigned i = 0; i < p->max_slots; i++) {
+        crew__worker *w = &p->workers[i];
+        w->pool = p;
+        w->index = i;
+        w->rng = 0x9e3779b97f4a7c15ull * (i + 1);
+    }
+    crew__inject_init(&p->inj);
+    p->spin_limit = p->max_workers > 1 ? p->max_workers / 2 : 1;
+    p->idle_timeout_ns = opts->idle_timeout_ns == 0 ? CREW__DEFAULT_IDLE_NS : opts->idle_timeout_ns;
+    snprintf(p->name, sizeof p->name, "%s", opts->name ? opts->name : "crew");
+    p->init = opts->init;
+    p->init_ctx = opts->init_ctx;
+    p->unobserved_fn = opts->unobserved;
+    p->unobserved_ctx = opts->unobserved_ctx;
+    p->fork_gen = atomic_load_explicit(&crew__fork_generation, memory_order_relaxed);
+    atomic_init(&p->refs, 1);
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_mutex_init(&p->join_lock, NULL);
+    pthread_mutex_init(&p->deadlock_lock, NULL);
+    *out = p;
+    return 0;
+}
+
+static void crew__pool_free(crew_pool *p)
+{
+    for (unsigned i = 0; i < p->max_slots; i++)
+        if (atomic_load_explicit(&p->workers[i].dq_ready, memory_order_relaxed))
+            crew__deque_destroy(&p->workers[i].dq);
+    pthread_mutex_destroy(&p->lock);
+    pthread_mutex_destroy(&p->join_lock);
+    pthread_mutex_destroy(&p->deadlock_lock);
+    free(p->workers);
+    free(p);
+}
+
+void crew__pool_retain(crew_pool *p)
+{
+    atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
+}
+
+void crew__pool_release(crew_pool *p)
+{
+    /* acq_rel: the last releaser sees every other holder's writes. */
+    if (atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) == 1)
+        crew__pool_free(p);
+}
+
+unsigned crew__pool_max_workers(const crew_pool *p)
+{
+    return p ? p->max_workers : 0;
+}
+
+crew_pool *crew_pool_current(void)
+{
+    return crew__self ? crew__self->pool : NULL;
+}
+
+void crew__pool_count_unobserved(crew_pool *p, int task_error)
+{
+    atomic_fetch_add_explicit(&p->unobserved, 1, memory_order_relaxed);
+    if (p->unobserved_fn)
+        p->unobserved_fn(task_error, p->unobserved_ctx);
+}
+
+/* ---- finding work ------------------------------------------------------- */
+
+static uint64_t crew__rand(crew__worker *w)
+{
+    /* xorshift64: victim choice only needs to be cheap and spread out. */
+    uint64_t x = w->rng;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    w->rng = x;
+    return x;
+}
+
+/* True if task t is a job of group g or of a group created inside one. */
+static bool crew__task_in_group(const crew__task *t, const crew__group_impl *g)
+{
+    if (atomic_load_explicit(&t->word, memory_order_relaxed) & CREW__KIND_FUTURE)
+        return false;
+    for (const crew__group_impl *x = ((const crew__job *)t)->group; x; x = x->parent)
+        if (x == g)
+            return true;
+    return false;
+}
+
+static crew__task *crew__steal_any(crew__worker *w)
+{
+    crew_pool *p = w->pool;
+    unsigned n = atomic_load_explicit(&p->nslots, memory_order_acquire);
+    if (n < 2)
+        return NULL;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int lost = 0;
+        unsigned start = (unsigned)(crew__rand(w) % n);
+        for (unsigned k = 0; k < n; k++) {
+            crew__worker *v = &p->workers[(start + k) % n];
+            if (v == w || !atomic_load_explicit(&v->dq_ready, memory_order_acquire))
+                continue;
+            int l = 0;
+            crew__task *t = crew__deque_steal(&v->dq, &l);
+            if (t)
+                return t;
+            lost |= l;
+        }
+        if (!lost)
+            break;
+    }
+    return NULL;
+}
+
+crew__task *crew__find_work(crew__worker *w, crew__group_impl *only_group)
+{
+    crew_pool *p = w->pool;
+    crew__task *t = crew__deque_pop(&w->dq);
+    if (only_group) {
+        /* Isolated wait: run only jobs of the awaited group (or of groups
+         * created inside them).  They sit on our own deque, but unrelated
+         * work (a batch taken from the injection queue by a nested plain
+         * wait) may lie on top of them: move such tasks to the injection
+         * queue, where any worker (or we, later) will run them. */
+        while (t && !crew__task_in_group(t, only_group)) {
+            crew__inject_push_accepted(&p->inj, t);
+            crew__pool_notify(p);
+            t = crew__deque_pop(&w->dq);
+        }
+        return t;
+    }
+    if (t)
+        return t;
+    crew__task *batch[CREW__INJ_BATCH];
+    size_t n = crew__inject_pop_batch(&p->inj, batch, CREW__INJ_BATCH);
+    if (n) {
+        /* Keep the rest on our deque, oldest on top so thieves take those
+         * first and we run them in submission order. */
+        for (size_t i = n - 1; i >= 1; i--)
+            if (crew__deque_push(&w->dq, batch[i]) != 0) {
+                /* Out of memory growing the deque: run it now instead. */
+                crew__run_task(w, batch[i]);
+            }
+        if (n > 1)
+            crew__pool_notify(p);
+        return batch[0];
+    }
+    return crew__steal_any(w);
+}
+
+/* Might any task be waiting anywhere?  seq_cst loads: the sleeper's side of
+ * the Dekker pattern. */
+static bool crew__work_visible(crew_pool *p)
+{
+    if (crew__inject_maybe_nonempty(&p->inj))
+        return true;
+    unsigned n = atomic_load_explicit(&p->nslots, memory_order_acquire);
+    for (unsigned i = 0; i < n; i++) {
+        crew__worker *v = &p->workers[i];
+        if (atomic_load_explicit(&v->dq_ready, memory_order_acquire) &&
+            crew__deque_size_hint(&v->dq) > 0)
+            return true;
+    }
+    return false;
+}
+
+/* ---- waking and starting workers --------------------------------------- */
+
+/* Wakes one parked worker.  Returns false if none was parked. */
+static bool crew__wake_one(crew_pool *p)
+{
+    unsigned n = atomic_load_explicit(&p->nslots, memory_order_acquire);
+    if (n == 0)
+        return false;
+    unsigned start = atomic_fetch_add_explicit(&p->wake_rr, 1, memory_order_relaxed) % n;
+    for (unsigned k = 0; k < n; k++) {
+        crew__worker *v = &p->workers[(start + k) % n];
+        uint32_t one = 1;
+        /* seq_cst: pairs with the parking worker's seq_cst store of 1 and
+         * its own cancel CAS; exactly one of them moves park to 0. */
+        if (atomic_load_explicit(&v->park, memory_order_relaxed) == 1 &&
+            atomic_compare_exchange_strong_explicit(&v->park, &one, 0, memory_order_seq_cst,
+                                                    memory_order_relaxed)) {
+            atomic_fetch_sub_explicit(&p->counts, CREW__C_SLEEP, memory_order_seq_cst);
+            crew__futex_wake(&v->park, 1);
+            return true;
+        }
+    }
+    return false;
+}
+
+static void *crew__worker_main(void *arg);
+
+/* Starts a worker thread if fewer than max_workers are available.  Returns
+ * 0 (started, or not needed), CREW_ETHREAD or CREW_ENOMEM. */
+static int crew__start_worker(crew_pool *p)
+{
+    int rc = 0;
+    pthread_mutex_lock(&p->lock);
+    uint64_t c = atomic_load_explicit(&p->counts, memory_order_seq_cst);
+    unsigned avail = CREW__C_FIELD(c, CREW__C_ALIVE) - CREW__C_FIELD(c, CREW__C_BLOCK);
+    if ((atomic_load_explicit(&p->flags, memory_order_acquire) & (CREW__P_SHUTDOWN | CREW__P_BROKEN)) ||
+        avail >= p->max_workers)
+        goto out;
+    crew__worker *w = NULL;
+    for (unsigned i = 0; i < p->max_slots && !w; i++) {
+        crew__worker *v = &p->workers[i];
+        uint32_t s = atomic_load_explicit(&v->slot, memory_order_acquire);
+        if (s == CREW__SLOT_EXITED) {
+            /* The thread is gone or about to return: reap it.  join_lock
+             * keeps shutdown from joining it too. */
+            pthread_mutex_lock(&p->join_lock);
+            if (atomic_load_explicit(&v->slot, memory_order_acquire) == CREW__SLOT_EXITED) {
+                pthread_join(v->thread, NULL);
+                atomic_store_explicit(&v->slot, CREW__SLOT_FREE, memory_order_release);
+            }
+            pthread_mutex_unlock(&p->join_lock);
+            s = atomic_load_explicit(&v->slot, memory_order_acquire);
+        }
+        if (s == CREW__SLOT_FREE)
+            w = v;
+    }
+    if (!w) {
+        rc = CREW_ETHREAD;
+        goto out;
+    }
+    if (!atomic_load_explicit(&w->dq_ready, memory_order_relaxed)) {
+        if (crew__deque_init(&w->dq, 6) != 0) {
+            rc = CREW_ENOMEM;
+            goto out;
+        }
+        /* release: thieves that see dq_ready == 1 (acquire) see the deque. */
+        atomic_store_explicit(&w->dq_ready, 1, memory_order_release);
+    }
+    if (w->index >= atomic_load_explicit(&p->nslots, memory_order_relaxed))
+        atomic_store_explicit(&p->nslots, w->index + 1, memory_order_release);
+    atomic_store_explicit(&w->slot, CREW__SLOT_RUNNING, memory_order_release);
+    /* A new worker counts as spinning until its first look for work: it
+     * will take what is queued, so submits meanwhile start no one else. */
+    atomic_fetch_add_explicit(&p->counts, CREW__C_ALIVE + CREW__C_SPIN, memory_order_seq_cst);
+    if (pthread_create(&w->thread, NULL, crew__worker_main, w) != 0) {
+        atomic_fetch_sub_explicit(&p->counts, CREW__C_ALIVE + CREW__C_SPIN, memory_order_seq_cst);
+        atomic_store_explicit(&w->slot, CREW__SLOT_FREE, memory_order_release);
+        rc = CREW_ETHREAD;
+    }
+out:
+    pthread_mutex_unlock(&p->lock);
+    return rc;
+}
+
+void crew__pool_notify(crew_pool *p)
+{
+    /* seq_cst: the waker's side of the Dekker pattern (after the publish). */
+    uint64_t c = atomic_load_explicit(&p->counts, memory_order_seq_cst);
+    if (CREW__C_FIELD(c, CREW__C_SPIN) != 0)
+        return; /* a spinning worker will find it */
+    if (CREW__C_FIELD(c, CREW__C_SLEEP) != 0 && crew__wake_one(p))
+        return;
+    if (CREW__C_FIELD(c, CREW__C_ALIVE) - CREW__C_FIELD(c, CREW__C_BLOCK) < p->max_workers)
+        (void)crew__start_worker(p);
+}
+
+/* ---- running tasks ---------------------------------------------------- */
+
+void crew__run_task(crew__worker *w, crew__task *t)
+{
+    uint32_t flags = atomic_load_explicit(&w->pool->flags, memory_order_acquire);
+    if (flags & CREW__P_BROKEN) {
+        crew__task_drop(t, 1);
+        return;
+    }
+    if (atomic_load_explicit(&t->word, memory_order_relaxed) & CREW__KIND_FUTURE) {
+        if (flags & CREW__P_CANCEL)
+            crew__task_drop(t, 0); /* queued before shutdown(cancel_pending) */
+        else
+            crew__future_run((crew_future *)t);
+    } else {
+        crew__job_run((crew__job *)t);
+    }
+}
+
+/* ---- the worker ---------------------------------------------------------- */
+
+/* What crew__idle decided: keep working, exit, or exit having already
+ * dropped out of the ALIVE count (retired). */
+enum { CREW__IDLE_CONTINUE, CREW__IDLE_EXIT, CREW__IDLE_RETIRED };
+
+/* Cancels our park if nobody woke us yet.  Returns true if we did. */
+static bool crew__unpark_self(crew__worker *w)
+{
+    uint32_t one = 1;
+    if (atomic_compare_exchange_strong_explicit(&w->park, &one, 0, memory_order_seq_cst,
+                                                memory_order_relaxed)) {
+        atomic_fetch_sub_explicit(&w->pool->counts, CREW__C_SLEEP, memory_order_seq_cst);
+        return true;
+    }
+    return false;
+}
+
+/* Called when w found no work.  Spins, parks, or decides to exit. */
+static int crew__idle(crew__worker *w, crew__task **found, bool holding_spin)
+{
+    crew_pool *p = w->pool;
+    *found = NULL;
+    uint32_t flags = atomic_load_explicit(&p->flags, memory_order_seq_cst);
+    if (flags & (CREW__P_SHUTDOWN | CREW__P_BROKEN)) {
+        if (holding_spin)
+            atomic_fetch_sub_explicit(&p->counts, CREW__C_SPIN, memory_order_seq_cst);
+        if (!crew__work_visible(p))
+            return CREW__IDLE_EXIT;
+        return CREW__IDLE_CONTINUE;
+    }
+    uint64_t c = atomic_load_explicit(&p->counts, memory_order_relaxed);
+    /* More workers than allowed (a blocked one came back): retire now. */
+    if (!holding_spin &&
+        CREW__C_FIELD(c, CREW__C_ALIVE) - CREW__C_FIELD(c, CREW__C_BLOCK) > p->max_workers) {
+        uint64_t want = c - CREW__C_ALIVE;
+        if (atomic_compare_exchange_strong_explicit(&p->counts, &c, want, memory_order_seq_cst,
+                                                    memory_order_relaxed))
+            return CREW__IDLE_EXIT;
+    }
+
+    /* Spin phase: a few rounds of looking, if not too many spin already.
+     * A new worker arrives here still counted as spinning (holding_spin). */
+    if (holding_spin)
+        c = atomic_load_explicit(&p->counts, memory_order_seq_cst) - CREW__C_SPIN;
+    else
+        c = atomic_fetch_add_explicit(&p->counts, CREW__C_SPIN, memory_order_seq_cst);
+    if (CREW__C_FIELD(c, CREW__C_SPIN) < p->spin_limit) {
+        for (int i = 0; i < CREW__SPIN_ROUNDS; i++) {
+            crew__task *t = crew__find_work(w, NULL);
+            if (t) {
+                c = atomic_fetch_sub_explicit(&p->counts, CREW__C_SPIN, memory_order_seq_cst);
+                /* We were the last spinner: let another look for the
+                 * remaining work while we run this task. */
+                if (CREW__C_FIELD(c, CREW__C_SPIN) == 1 && crew__work_visible(p))
+                    crew__pool_notify(p);
+                *found = t;
+                return CREW__IDLE_CONTINUE;
+            }
+            if (atomic_load_explicit(&p->flags, memory_order_relaxed))
+                break;
+            if ((i & 31) == 31)
+                sched_yield();
+            else
+                for (int k = 0; k < 32; k++)
+                    crew__cpu_relax();
+        }
+    }
+    atomic_fetch_sub_explicit(&p->counts, CREW__C_SPIN, memory_order_seq_cst);
+
+    /* Park (steps 1-5 of the protocol at the top of this file). */
+    atomic_store_explicit(&w->park, 1, memory_order_seq_cst);
+    atomic_fetch_add_explicit(&p->counts, CREW__C_SLEEP, memory_order_seq_cst);
+    if (crew__work_visible(p) || atomic_load_explicit(&p->flags, memory_order_seq_cst)) {
+        crew__unpark_self(w);
+        return CREW__IDLE_CONTINUE;
+    }
+    int64_t deadline = p->idle_timeout_ns < 0 ? CREW__FOREVER : crew__deadline_after(p->idle_timeout_ns);
+    while (atomic_load_explicit(&w->park, memory_order_acquire) == 1) {
+        if (crew__futex_wait(&w->park, 1, deadline) == CREW_ETIMEDOUT && crew__unpark_self(w)) {
+            /* Retire.  Then look once more: a submit that saw us sleeping
+             * may have failed to wake us (we just unparked) and, seeing us
+             * alive, not started anyone.  seq_cst RMW then seq_cst loads:
+             * the Dekker pattern again, against the submitter's push and
+             * its load of counts. */
+            c = atomic_fetch_sub_explicit(&p->counts, CREW__C_ALIVE, memory_order_seq_cst) -
+                CREW__C_ALIVE;
+            while (crew__work_visible(p) &&
+                   !(atomic_load_explicit(&p->flags, memory_order_seq_cst) & CREW__P_SHUTDOWN)) {
+                if (CREW__C_FIELD(c, CREW__C_ALIVE) - CREW__C_FIELD(c, CREW__C_BLOCK) >=
+                    p->max_workers)
+                    break; /* someone else took over */
+                if (atomic_compare_exchange_weak_explicit(&p->counts, &c, c + CREW__C_ALIVE,
+                                                          memory_order_seq_cst,
+                                                          memory_order_relaxed))
+                    return CREW__IDLE_CONTINUE; /* un-retired */
+            }
+            return CREW__IDLE_RETIRED;
+        }
+    }
+    return CREW__IDLE_CONTINUE;
+}
+
+static void *crew__worker_main(void *arg)
+{
+    crew__worker *w = arg;
+    crew_pool *p = w->pool;
+    crew__self = w;
+    char tname[16];
+    snprintf(tname, sizeof tname, "%s-%u", p->name, w->index);
+    (void)pthread_setname_np(pthread_self(), tname);
+    if (p->init && p->init(p->init_ctx) != 0) {
+        /* Python's BrokenThreadPool: every pending and later task fails. */
+        atomic_fetch_or_explicit(&p->flags, CREW__P_BROKEN, memory_order_seq_cst);
+        crew__inject_close(&p->inj);
+        /* Wake everybody so they drain the queues as broken and exit. */
+        while (crew__wake_one(p))
+            ;
+    }
+    int why;
+    /* We start counted as spinning (crew__start_worker): keep that until we
+     * either find work or go idle, so no submit in between starts a second
+     * thread for the task we are about to take. */
+    bool holding_spin = true;
+    for (;;) {
+        crew__task *t = crew__find_work(w, NULL);
+        if (t && holding_spin) {
+            holding_spin = false;
+            uint64_t c = atomic_fetch_sub_explicit(&p->counts, CREW__C_SPIN, memory_order_seq_cst);
+            if (CREW__C_FIELD(c, CREW__C_SPIN) == 1 && crew__work_visible(p))
+                crew__pool_notify(p); /* more work than we can take: maybe start another */
+        }
+        if (!t) {
+            why = crew__idle(w, &t, holding_spin);
+            holding_spin = false;
+            if (why != CREW__IDLE_CONTINUE)
+                break;
+            if (!t)
+                continue;
+        }
+        crew__run_task(w, t);
+    }
+    if (why == CREW__IDLE_EXIT)
+        atomic_fetch_sub_explicit(&p->counts, CREW__C_ALIVE, memory_order_seq_cst);
+    crew__block_flush();
+    crew__self = NULL;
+    /* After this store the slot may be reaped (joined) by a starter or by
+     * shutdown; the pool outlives every worker (shutdown joins them all). */
+    atomic_store_explicit(&w->slot, CREW__SLOT_EXITED, memory_order_release);
+    atomic_fetch_add_explicit(&p->exit_word, 1, memory_order_seq_cst);
+    crew__futex_wake_all(&p->exit_word);
+    return NULL;
+}
+
+/* ---- submit ------------------------------------------------------------- */
+
+static int crew__pool_state_error(crew_pool *p)
+{
+    uint32_t f = atomic_load_explicit(&p->flags, memory_order_acquire);
+    if (f & CREW__P_BROKEN)
+        return CREW_EBROKEN;
+    if (f & CREW__P_SHUTDOWN)
+        return CREW_ESHUTDOWN;
+    return 0;
+}
+
+int crew__pool_inject(crew_pool *p, crew__task *t)
+{
+    uint64_t c = atomic_load_explicit(&p->counts, memory_order_relaxed);
+    if (CREW__C_FIELD(c, CREW__C_ALIVE) == 0) {
+        /* No worker at all: make sure one exists before queueing, so that a
+         * failure to start a thread is reported instead of left hanging. */
+        int rc = crew__start_worker(p);
+        if (rc)
+            return rc;
+        c = atomic_load_explicit(&p->counts, memory_order_seq_cst);
+        if (CREW__C_FIELD(c, CREW__C_ALIVE) == 0) {
+            rc = crew__pool_state_error(p);
+            return rc ? rc : CREW_ETHREAD;
+        }
+    }
+    if (crew__inject_push(&p->inj, t) != 0) {
+        int rc = crew__pool_state_error(p);
+        return rc ? rc : CREW_ESHUTDOWN;
+    }
+    crew__pool_notify(p);
+    return 0;
+}
+
+int crew_pool_submit(crew_pool *p, crew_task_fn fn, void *arg, crew_future **out)
+{
+    return crew_pool_submit_ex(p, fn, arg, NULL, out);
+}
+
+int crew_pool_submit_ex(crew_pool *p, crew_task_fn fn, void *arg, crew_cleanup_fn cleanup,
+                        crew_future **out)
+{
+    if (!p || !fn)
+        return CREW_EINVAL;
+    if (crew__pool_forked(p))
+        return CREW_EFORKED;
+    int rc = crew__pool_state_error(p);
+    if (rc)
+        return rc;
+    crew_future *f = crew__block_alloc();
+    if (!f)
+        return CREW_ENOMEM;
+    atomic_init(&f->hdr.next, NULL);
+    atomic_init(&f->hdr.word, CREW__KIND_FUTURE | CREW_FUTURE_PENDING | (out ? 0 : CREW__FS_DETACHED));
+    atomic_init(&f->hdr.aux, out ? 2u : 1u);
+    f->u1.fn = fn;
+    f->arg = arg;
+    f->u2.cleanup = cleanup;
+    f->pool = p;
+    f->cbs = NULL;
+
+    crew__worker *self = crew__self;
+    if (self && self->pool == p) {
+        /* From one of our own tasks: our own deque, no lock. */
+        if (crew__deque_push(&self->dq, &f->hdr) != 0) {
+            crew__block_free(f);
+            return CREW_ENOMEM;
+        }
+        crew__pool_notify(p);
+    } else {
+        rc = crew__pool_inject(p, &f->hdr);
+        if (rc) {
+            crew__block_free(f);
+            return rc;
+        }
+    }
+    atomic_fetch_add_explicit(&p->submitted, 1, memory_order_relaxed);
+    if (out)
+        *out = f;
+    return 0;
+}
+
+/* ---- shutdown ----------------------------------------------------------- */
+
+/* Cancels every future in the injection queue now.  Futures on worker
+ * deques (submitted by running tasks) are cancelled by the worker that
+ * reaches them (CREW__P_CANCEL, crew__run_task); stealing them from here
+ * would also take group jobs off the deques where isolated waits look for
+ * them.  Group jobs found in the injection queue (spawned from outside
+ * before the shutdown) are not cancelled: they go back for the workers. */
+static void crew__cancel_queued(crew_pool *p)
+{
+    crew__task *batch[CREW__INJ_BATCH];
+    crew__task *jobs = NULL; /* jobs to put back, linked through hdr.next */
+    for (;;) {
+        size_t n = crew__inject_pop_batch(&p->inj, batch, CREW__INJ_BATCH);
+        if (n == 0) {
+            if (!crew__inject_maybe_nonempty(&p->inj))
+                break;
+            sched_yield(); /* another consumer holds the lock, or a link is pending */
+            continue;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (atomic_load_explicit(&batch[i]->word, memory_order_relaxed) & CREW__KIND_FUTURE) {
+                crew__task_drop(batch[i], 0);
+            } else {
+                atomic_store_explicit(&batch[i]->next, jobs, memory_order_relaxed);
+                jobs = batch[i];
+            }
+        }
+    }
+    while (jobs) {
+        crew__task *next = atomic_load_explicit(&jobs->next, memory_order_relaxed);
+        crew__inject_push_accepted(&p->inj, jobs);
+        jobs = next;
+    }
+}
+
+int crew_pool_shutdown(crew_pool *p, bool wait, bool cancel_pending)
+{
+    if (!p)
+        return CREW_EINVAL;
+    if (crew__pool_forked(p))
+        return CREW_EFORKED;
+    if (wait && crew__self && crew__self->pool == p)
+        return CREW_EDEADLK;
+    atomic_fetch_or_explicit(&p->flags, CREW__P_SHUTDOWN | (cancel_pending ? CREW__P_CANCEL : 0),
+                             memory_order_seq_cst);
+    crew__inject_close(&p->inj);
+    if (cancel_pending)
+        crew__cancel_queued(p);
+    /* Wake every parked worker: each drains what is left and exits. */
+    while (crew__wake_one(p))
+        ;
+    if (!wait)
+        return 0;
+    /* Starting a thread happens under p->lock and checks the flag there, so
+     * once we have taken and dropped the lock no new thread can appear.
+     * (Never hold p->lock while taking join_lock: a starter reaping an
+     * exited slot takes them in the other order.) */
+    pthread_mutex_lock(&p->lock);
+    pthread_mutex_unlock(&p->lock);
+    pthread_mutex_lock(&p->join_lock);
+    unsigned nslots = atomic_load_explicit(&p->nslots, memory_order_acquire);
+    for (unsigned i = 0; i < nslots; i++) {
+        crew__worker *v = &p->workers[i];
+        uint32_t s = atomic_load_explicit(&v->slot, memory_order_acquire);
+        if (s == CREW__SLOT_FREE)
+            continue;
+        /* RUNNING threads exit on their own once no work is left. */
+        pthread_join(v->thread, NULL);
+        atomic_store_explicit(&v->slot, CREW__SLOT_FREE, memory_order_release);
+    }
+    pthread_mutex_unlock(&p->join_lock);
+    return 0;
+}
+
+int crew_pool_destroy(crew_pool *p)
+{
+    if (!p)
+        return CREW_EINVAL;
+    if (crew__pool_forked(p))
+        return CREW_EFORKED;
+    int rc = crew_pool_shutdown(p, true, false);
+    if (rc)
+        return rc;
+    crew__pool_release(p);
+    return 0;
+}
+
+/* ---- statistics ------------------------------------------------------- */
+
+int crew_pool_get_stats(crew_pool *p, crew_pool_stats *out)
+{
+    if (!p || !out)
+        return CREW_EINVAL;
+    if (crew__pool_forked(p))
+        return CREW_EFORKED;
+    uint64_t started = 0, completed = 0, failed = 0;
+    for (unsigned i = 0; i < p->max_slots; i++) {
+        crew__worker *v = &p->workers[i];
+        started += atomic_load_explicit(&v->n_started, memory_order_relaxed);
+        completed += atomic_load_explicit(&v->n_completed, memory_order_relaxed);
+        failed += atomic_load_explicit(&v->n_failed, memory_order_relaxed);
+    }
+    uint64_t submitted = atomic_load_explicit(&p->submitted, memory_order_relaxed);
+    uint64_t cancelled = atomic_load_explicit(&p->cancelled, memory_order_relaxed);
+    uint64_t broken = atomic_load_explicit(&p->broken, memory_order_relaxed);
+    uint64_t c = atomic_load_explicit(&p->counts, memory_order_relaxed);
+    out->workers_alive = CREW__C_FIELD(c, CREW__C_ALIVE);
+    out->workers_idle = CREW__C_FIELD(c, CREW__C_SLEEP) + CREW__C_FIELD(c, CREW__C_SPIN);
+    uint64_t gone = started + cancelled + broken;
+    out->queued = submitted > gone ? submitted - gone : 0;
+    out->running = started > completed + failed ? started - completed - failed : 0;
+    out->completed = completed;
+    out->failed = failed + broken;
+    out->cancelled = cancelled;
+    out->unobserved = atomic_load_explicit(&p->unobserved, memory_order_relaxed);
+    return 0;
+}
+
+/* ---- waiting inside the pool (sched.h) ---------------------------------- */
+
+void crew__wake_word(_Atomic uint32_t *word)
+{
+    crew__futex_wake_all(word);
+}
+
+static int crew__wait_word_in(_Atomic uint32_t *word, uint32_t value, int64_t deadline_ns,
+                              crew__group_impl *only_group)
+{
+    /* A short spin first: a result that is microseconds away should not
+     * cost two system calls. */
+    for (int i = 0; i < 64; i++) {
+        if (atomic_load_explicit(word, memory_order_acquire) != value)
+            return 0;
+        crew__cpu_relax();
+    }
+    crew__worker *w = crew__self;
+    if (!w)
+        return crew__futex_wait(word, value, deadline_ns);
+    crew_pool *p = w->pool;
+    for (;;) {
+        /* acquire: pairs with the release/seq_cst change of the word by the
+         * thread that completes the awaited work. */
+        if (atomic_load_explicit(word, memory_order_acquire) != value)
+            return 0;
+        crew__task *t = crew__find_work(w, only_group);
+        if (t) {
+            /* While we run another task we wait for nobody: a waiter that
+             * followed our record would see a cycle that is not there.
+             * Return afterwards so the caller re-publishes and re-checks. */
+            crew__withdraw_wait(w);
+            crew__run_task(w, t);
+            return 0;
+        }
+        if (deadline_ns != CREW__FOREVER && crew_now_ns() >= deadline_ns)
+            return CREW_ETIMEDOUT;
+        /* Nothing to help with: block, and stop counting as available so
+         * that queued work gets a replacement worker. */
+        atomic_fetch_add_explicit(&p->counts, CREW__C_BLOCK, memory_order_seq_cst);
+        if (crew__work_visible(p))
+            crew__pool_notify(p);
+        int rc = crew__futex_wait(word, value, deadline_ns);
+        atomic_fetch_sub_explicit(&p->counts, CREW__C_BLOCK, memory_order_seq_cst);
+        return rc;
+    }
+}
+
+int crew__wait_word(_Atomic uint32_t *word, uint32_t value, int64_t deadline_ns)
+{
+    return crew__wait_word_in(word, value, deadline_ns, NULL);
+}
+
+int crew__wait_word_isolated(_Atomic uint32_t *word, uint32_t value, int64_t deadline_ns,
+                             crew__group_impl *g)
+{
+    return crew__wait_word_in(word, value, deadline_ns, g);
+}

@@ -1,0 +1,134 @@
+/* pool.h - internal: the pool and its workers, shared by pool.c (the
+ * scheduler), future.c and group.c.
+ *
+ * Design and the parking protocol: docs/SCHEDULER.md.
+ */
+#ifndef CREW_SRC_POOL_H
+#define CREW_SRC_POOL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "crew/pool.h"
+#include "deque.h"
+#include "inject.h"
+#include "task.h"
+#include "tls.h"
+
+/* Fields of crew_pool.counts, one 64-bit word so that a sleeper's
+ * registration is a single seq_cst RMW (docs/SCHEDULER.md). */
+#define CREW__C_SLEEP ((uint64_t)1)        /* parked idle workers */
+#define CREW__C_SPIN ((uint64_t)1 << 16)   /* idle workers spinning for work */
+#define CREW__C_ALIVE ((uint64_t)1 << 32)  /* worker threads that take work */
+#define CREW__C_BLOCK ((uint64_t)1 << 48)  /* of those, blocked in a crew wait */
+#define CREW__C_FIELD(c, unit) ((unsigned)(((c) / (unit)) & 0xffffu))
+
+/* crew_pool.flags */
+#define CREW__P_SHUTDOWN 0x1u
+#define CREW__P_BROKEN 0x2u
+#define CREW__P_CANCEL 0x4u   /* shutdown(cancel_pending): queued futures are dropped */
+
+/* crew__worker.slot states */
+#define CREW__SLOT_FREE 0u     /* no thread */
+#define CREW__SLOT_RUNNING 1u  /* a thread runs (or is being started) here */
+#define CREW__SLOT_EXITED 2u   /* the thread has exited and awaits pthread_join */
+
+typedef struct crew__worker {
+    crew__deque dq;               /* own deque: owner pushes/pops, anyone steals */
+    /* Park word (futex): 1 while parked, 0 awake.  The owner stores 1
+     * (seq_cst) before registering as sleeping; whoever CASes it 1 -> 0
+     * (a waker, or the owner cancelling its park) also removes the owner
+     * from the sleeping count. */
+    _Alignas(64) _Atomic uint32_t park;
+    _Atomic uint32_t slot;        /* CREW__SLOT_*: written under pool lock or by the thread at exit */
+    _Atomic uint32_t dq_ready;    /* 1 once dq is initialised (release, under pool lock) */
+    /* The future of this pool that this worker waits for, or NULL
+     * (deadlock detection, future.c).  Written by the owner and read by
+     * other waiters, both under the pool's deadlock_lock; the owner holds a
+     * reference on the future while it is published, so a reader under the
+     * lock may look at it.  Relaxed atomics for the owner's unlocked
+     * "is anything published" test. */
+    _Atomic(crew_future *) waiting_on;
+    /* Statistics, written only by the owner (relaxed load + store), read by
+     * crew_pool_get_stats. */
+    _Atomic uint64_t n_started, n_completed, n_failed;
+    crew_pool *pool;              /* immutable */
+    unsigned index;               /* immutable */
+    uint64_t rng;                 /* owner only: victim selection */
+    pthread_t thread;             /* written by the starter under pool lock; joined under join_lock */
+} crew__worker;
+
+struct crew_pool {
+    crew__inject inj;             /* submissions from outside the pool */
+    /* Worker counts (CREW__C_* fields): seq_cst RMWs by workers, seq_cst
+     * loads by submitters (the Dekker pattern of docs/SCHEDULER.md). */
+    _Alignas(64) _Atomic uint64_t counts;
+    _Atomic uint32_t flags;       /* CREW__P_*: set with seq_cst fetch_or, never cleared */
+    _Atomic uint32_t exit_word;   /* futex word: bumped each time a worker exits */
+    _Atomic uint32_t wake_rr;     /* rotating start of wake scans (relaxed) */
+    /* Slots ever started: scans look at workers[0..nslots).  Grows under
+     * lock (release store); read with acquire. */
+    _Atomic uint32_t nslots;
+    _Atomic uint32_t refs;        /* the user's reference + one per failed future pending release */
+    /* Statistics (relaxed RMW; only counted, never used for decisions). */
+    _Alignas(64) _Atomic uint64_t submitted, cancelled, broken, unobserved;
+    /* Configuration: immutable after create. */
+    unsigned max_workers;         /* workers that may take work at once */
+    unsigned max_slots;           /* thread slots (workers + replacements for blocked ones) */
+    unsigned spin_limit;          /* most workers spinning at once */
+    int64_t idle_timeout_ns;      /* < 0: never retire */
+    char name[11];
+    crew_init_fn init;
+    void *init_ctx;
+    crew_unobserved_fn unobserved_fn;
+    void *unobserved_ctx;
+    uint64_t fork_gen;            /* crew__fork_generation at create */
+    pthread_mutex_t lock;         /* protects starting threads and slot reuse */
+    pthread_mutex_t join_lock;    /* serialises shutdown's joins */
+    pthread_mutex_t deadlock_lock; /* serialises wait-cycle checks (future.c) */
+    crew__worker *workers;        /* [max_slots], 64-byte aligned */
+};
+
+/* The worker running on this thread (NULL outside any pool). */
+extern CREW__TLS crew__worker *crew__self;
+
+/* True if p was created before a fork() in this (child) process. */
+bool crew__pool_forked(const crew_pool *p);
+
+/* Called after a task is pushed on the calling worker's own deque (or after
+ * the injection queue got work): wakes a parked worker if one is parked and
+ * none is spinning, and starts a worker if none can take the work. */
+void crew__pool_notify(crew_pool *p);
+
+/* Runs one task on the calling worker (either kind). */
+void crew__run_task(crew__worker *w, crew__task *t);
+
+/* One task to run for worker w (own deque, injection queue, steal), or NULL.
+ * If only_group is not NULL, only jobs of that group or of groups created
+ * inside them are taken, and only from w's own deque (isolated wait). */
+crew__task *crew__find_work(crew__worker *w, crew__group_impl *only_group);
+
+/* Queues t (a future or job) from a thread that is not a worker of p, making
+ * sure a worker exists.  0, CREW_ESHUTDOWN, CREW_EBROKEN, CREW_ETHREAD,
+ * CREW_ENOMEM; on error t was not queued. */
+int crew__pool_inject(crew_pool *p, crew__task *t);
+
+/* crew__wait_word, but an isolated wait: only jobs of group g (or of groups
+ * created inside its jobs) are run meanwhile. */
+int crew__wait_word_isolated(_Atomic uint32_t *word, uint32_t value, int64_t deadline_ns,
+                             crew__group_impl *g);
+
+/* Withdraws the calling worker's published wait (future.c), if any: it is
+ * about to run another task, and waits for nothing meanwhile. */
+void crew__withdraw_wait(crew__worker *self);
+
+/* Pool references held by failed futures (for the unobserved hook). */
+void crew__pool_retain(crew_pool *p);
+void crew__pool_release(crew_pool *p);
+
+/* Statistics hooks for future.c. */
+void crew__pool_count_unobserved(crew_pool *p, int task_error);
+
+#endif

@@ -1,0 +1,381 @@
+/* queue.c - crew_queue's public API: argument checks, the forms of every
+ * blocking call (try_, timed, until), dispatch to the ring (bounded FIFO,
+ * queue_ring.c) or the locked store (queue_locked.c), and the unfinished-task
+ * count behind task_done/join, which is the same for both.
+ *
+ * task_done/join without a lock: the number of puts is read from the
+ * implementation (for the ring, simply tail), and done counts task_done
+ * calls plus items dropped by an immediate shutdown.  The unfinished count is
+ * puts - done; done never passes puts (every increment is a CAS that checks).
+ * Joiners sleep on join_word and are woken by whoever brings done up to puts.
+ * The pairing of those operations: docs/QUEUE.md, "task_done and join".
+ */
+#include "crew/queue.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "futex.h"
+#include "queue_impl.h"
+#include "scheduler.h"
+
+void crew_queue_options_init(crew_queue_options *opts)
+{
+    if (!opts)
+        return;
+    memset(opts, 0, sizeof *opts);
+    opts->kind = CREW_QUEUE_FIFO;
+}
+
+int crew_queue_create(crew_queue **out, const crew_queue_options *opts)
+{
+    crew_queue_options defaults;
+    if (!out)
+        return CREW_EINVAL;
+    if (!opts) {
+        crew_queue_options_init(&defaults);
+        opts = &defaults;
+    }
+    if (opts->kind != CREW_QUEUE_FIFO && opts->kind != CREW_QUEUE_LIFO &&
+        opts->kind != CREW_QUEUE_PRIORITY)
+        return CREW_EINVAL;
+    if (opts->kind == CREW_QUEUE_PRIORITY && !opts->compare)
+        return CREW_EINVAL;
+    size_t bytes = (sizeof(crew_queue) + CREW__CACHE_LINE - 1) / CREW__CACHE_LINE *
+                   CREW__CACHE_LINE;
+    crew_queue *q = aligned_alloc(CREW__CACHE_LINE, bytes);
+    if (!q)
+        return CREW_ENOMEM;
+    memset(q, 0, sizeof *q);
+    q->kind = opts->kind;
+    q->maxsize = opts->maxsize;
+    q->compare = opts->compare;
+    q->compare_ctx = opts->compare_ctx;
+    q->drop = opts->drop;
+    q->drop_ctx = opts->drop_ctx;
+    q->slots = NULL;
+    atomic_init(&q->shut_hint, false);
+    atomic_init(&q->done, 0);
+    atomic_init(&q->join_waiters, 0);
+    atomic_init(&q->join_word, 0);
+    atomic_init(&q->blocked, 0);
+    /* The ring needs two slots at least: with one, "published for pos"
+     * (seq == pos + 1) and "free for pos + 1" (pos + cap) would coincide. */
+    q->ring_impl = q->kind == CREW_QUEUE_FIFO && q->maxsize >= 2 &&
+                   (uint64_t)q->maxsize <= CREW__QRING_MAX_SLOTS;
+    int rc = q->ring_impl ? crew__qring_init(q) : crew__qlocked_init(q);
+    if (rc != 0) {
+        free(q);
+        return rc;
+    }
+    *out = q;
+    return 0;
+}
+
+int crew_queue_destroy(crew_queue *q)
+{
+    if (!q)
+        return CREW_EINVAL;
+    /* Pairs with the seq_cst RMWs on blocked in every waiting path. */
+    if (atomic_load_explicit(&q->blocked, memory_order_seq_cst) != 0)
+        return CREW_EBUSY;
+    if (q->ring_impl)
+        crew__qring_fini(q);
+    else
+        crew__qlocked_fini(q);
+    free(q);
+    return 0;
+}
+
+static uint64_t puts_of(const crew_queue *q)
+{
+    return q->ring_impl ? crew__qring_puts(q) : crew__qlocked_puts(q);
+}
+
+/* ---- put and get: every form funnels into one call per side ------------ */
+
+static int do_put(crew_queue *q, void *const *items, size_t n, size_t *count, bool wait,
+                  int64_t deadline)
+{
+    return q->ring_impl ? crew__qring_put(q, items, n, count, wait, deadline)
+                        : crew__qlocked_put(q, items, n, count, wait, deadline);
+}
+
+static int do_get(crew_queue *q, void **items, size_t n, size_t *count, bool wait,
+                  int64_t deadline)
+{
+    return q->ring_impl ? crew__qring_get(q, items, n, count, wait, deadline)
+                        : crew__qlocked_get(q, items, n, count, wait, deadline);
+}
+
+int crew_queue_put(crew_queue *q, void *item)
+{
+    size_t c;
+    if (!q)
+        return CREW_EINVAL;
+    return do_put(q, &item, 1, &c, true, CREW__FOREVER);
+}
+
+int crew_queue_try_put(crew_queue *q, void *item)
+{
+    size_t c;
+    if (!q)
+        return CREW_EINVAL;
+    return do_put(q, &item, 1, &c, false, 0);
+}
+
+int crew_queue_put_timed(crew_queue *q, void *item, int64_t timeout_ns)
+{
+    size_t c;
+    if (!q || timeout_ns < 0)
+        return CREW_EINVAL;
+    return do_put(q, &item, 1, &c, true, crew__deadline_after(timeout_ns));
+}
+
+int crew_queue_put_until(crew_queue *q, void *item, int64_t deadline_ns)
+{
+    size_t c;
+    if (!q)
+        return CREW_EINVAL;
+    return do_put(q, &item, 1, &c, true, deadline_ns);
+}
+
+int crew_queue_get(crew_queue *q, void **item)
+{
+    size_t c;
+    if (!q || !item)
+        return CREW_EINVAL;
+    return do_get(q, item, 1, &c, true, CREW__FOREVER);
+}
+
+int crew_queue_try_get(crew_queue *q, void **item)
+{
+    size_t c;
+    if (!q || !item)
+        return CREW_EINVAL;
+    return do_get(q, item, 1, &c, false, 0);
+}
+
+int crew_queue_get_timed(crew_queue *q, void **item, int64_t timeout_ns)
+{
+    size_t c;
+    if (!q || !item || timeout_ns < 0)
+        return CREW_EINVAL;
+    return do_get(q, item, 1, &c, true, crew__deadline_after(timeout_ns));
+}
+
+int crew_queue_get_until(crew_queue *q, void **item, int64_t deadline_ns)
+{
+    size_t c;
+    if (!q || !item)
+        return CREW_EINVAL;
+    return do_get(q, item, 1, &c, true, deadline_ns);
+}
+
+/* Batch forms: on error *count is 0 and nothing was put or taken. */
+static int put_many(crew_queue *q, void *const *items, size_t n, size_t *count, bool wait,
+                    int64_t deadline)
+{
+    if (!q || !items || !count || n == 0)
+        return CREW_EINVAL;
+    *count = 0;
+    return do_put(q, items, n, count, wait, deadline);
+}
+
+static int get_many(crew_queue *q, void **items, size_t n, size_t *count, bool wait,
+                    int64_t deadline)
+{
+    if (!q || !items || !count || n == 0)
+        return CREW_EINVAL;
+    *count = 0;
+    return do_get(q, items, n, count, wait, deadline);
+}
+
+int crew_queue_put_many(crew_queue *q, void *const *items, size_t n, size_t *count)
+{
+    return put_many(q, items, n, count, true, CREW__FOREVER);
+}
+
+int crew_queue_try_put_many(crew_queue *q, void *const *items, size_t n, size_t *count)
+{
+    return put_many(q, items, n, count, false, 0);
+}
+
+int crew_queue_put_many_timed(crew_queue *q, void *const *items, size_t n, size_t *count,
+                              int64_t timeout_ns)
+{
+    if (timeout_ns < 0)
+        return CREW_EINVAL;
+    return put_many(q, items, n, count, true, crew__deadline_after(timeout_ns));
+}
+
+int crew_queue_get_many(crew_queue *q, void **items, size_t n, size_t *count)
+{
+    return get_many(q, items, n, count, true, CREW__FOREVER);
+}
+
+int crew_queue_try_get_many(crew_queue *q, void **items, size_t n, size_t *count)
+{
+    return get_many(q, items, n, count, false, 0);
+}
+
+int crew_queue_get_many_timed(crew_queue *q, void **items, size_t n, size_t *count,
+                              int64_t timeout_ns)
+{
+    if (timeout_ns < 0)
+        return CREW_EINVAL;
+    return get_many(q, items, n, count, true, crew__deadline_after(timeout_ns));
+}
+
+/* ---- snapshots ----------------------------------------------------------- */
+
+size_t crew_queue_size(const crew_queue *q)
+{
+    if (!q)
+        return 0;
+    return q->ring_impl ? crew__qring_size(q) : crew__qlocked_size(q);
+}
+
+bool crew_queue_empty(const crew_queue *q)
+{
+    return crew_queue_size(q) == 0;
+}
+
+bool crew_queue_full(const crew_queue *q)
+{
+    return q && q->maxsize > 0 && crew_queue_size(q) >= q->maxsize;
+}
+
+size_t crew_queue_maxsize(const crew_queue *q)
+{
+    return q ? q->maxsize : 0;
+}
+
+bool crew_queue_is_shutdown(const crew_queue *q)
+{
+    if (!q)
+        return false;
+    return q->ring_impl ? crew__qring_is_shutdown(q) : crew__qlocked_is_shutdown(q);
+}
+
+/* ---- task_done and join -------------------------------------------------- */
+
+/* Called after done moved up to d: wakes joiners if the unfinished count
+ * was zero at that moment.  seq_cst loads after the seq_cst CAS on done:
+ * the waker half of the Dekker pair with join_wait (docs/QUEUE.md). */
+static void maybe_wake_joiners(crew_queue *q, uint64_t d)
+{
+    if (puts_of(q) != d)
+        return;
+    if (atomic_load_explicit(&q->join_waiters, memory_order_seq_cst) == 0)
+        return;
+    atomic_fetch_add_explicit(&q->join_word, 1, memory_order_seq_cst);
+    crew__futex_wake_all(&q->join_word);
+}
+
+int crew_queue_task_done(crew_queue *q)
+{
+    if (!q)
+        return CREW_EINVAL;
+    uint64_t d = atomic_load_explicit(&q->done, memory_order_relaxed);
+    for (;;) {
+        /* puts only grows, so d < puts still holds when the CAS lands. */
+        if (d >= puts_of(q))
+            return CREW_ETOOMANY;
+        if (atomic_compare_exchange_weak_explicit(&q->done, &d, d + 1, memory_order_seq_cst,
+                                                  memory_order_relaxed))
+            break;
+    }
+    maybe_wake_joiners(q, d + 1);
+    return 0;
+}
+
+/* Counts n items dropped by an immediate shutdown as done, as Python does
+ * ("if unfinished_tasks > 0: unfinished_tasks -= 1" per item). */
+static void count_dropped(crew_queue *q, uint64_t n)
+{
+    uint64_t d = atomic_load_explicit(&q->done, memory_order_relaxed), nd;
+    do {
+        uint64_t p = puts_of(q);
+        nd = d + n > p ? p : d + n;
+        if (nd <= d)
+            return;
+    } while (!atomic_compare_exchange_weak_explicit(&q->done, &d, nd, memory_order_seq_cst,
+                                                    memory_order_relaxed));
+    maybe_wake_joiners(q, nd);
+}
+
+/* The unfinished count was zero at some moment during the call.  Reads done
+ * before puts: both only grow and done <= puts, so equal values mean
+ * puts - done was 0 when done was read. */
+static bool all_done(const crew_queue *q)
+{
+    uint64_t d = atomic_load_explicit(&q->done, memory_order_seq_cst);
+    return d == puts_of(q);
+}
+
+static int join_until(crew_queue *q, int64_t deadline)
+{
+    if (all_done(q))
+        return 0;
+    atomic_fetch_add_explicit(&q->blocked, 1, memory_order_seq_cst);
+    int rc = 0;
+    for (;;) {
+        /* Register, read the word, then re-check (the sleeper half of the
+         * Dekker pair with maybe_wake_joiners). */
+        atomic_fetch_add_explicit(&q->join_waiters, 1, memory_order_seq_cst);
+        uint32_t w = atomic_load_explicit(&q->join_word, memory_order_seq_cst);
+        if (all_done(q)) {
+            atomic_fetch_sub_explicit(&q->join_waiters, 1, memory_order_seq_cst);
+            break;
+        }
+        int r = crew__wait_word(&q->join_word, w, deadline);
+        atomic_fetch_sub_explicit(&q->join_waiters, 1, memory_order_seq_cst);
+        if (r == CREW_ETIMEDOUT) {
+            rc = all_done(q) ? 0 : CREW_ETIMEDOUT;
+            break;
+        }
+    }
+    atomic_fetch_sub_explicit(&q->blocked, 1, memory_order_seq_cst);
+    return rc;
+}
+
+int crew_queue_join(crew_queue *q)
+{
+    if (!q)
+        return CREW_EINVAL;
+    return join_until(q, CREW__FOREVER);
+}
+
+int crew_queue_join_timed(crew_queue *q, int64_t timeout_ns)
+{
+    if (!q || timeout_ns < 0)
+        return CREW_EINVAL;
+    return join_until(q, crew__deadline_after(timeout_ns));
+}
+
+int crew_queue_join_until(crew_queue *q, int64_t deadline_ns)
+{
+    if (!q)
+        return CREW_EINVAL;
+    return join_until(q, deadline_ns);
+}
+
+/* ---- shutdown ------------------------------------------------------------ */
+
+int crew_queue_shutdown(crew_queue *q, bool immediate)
+{
+    if (!q)
+        return CREW_EINVAL;
+    uint64_t dropped =
+        q->ring_impl ? crew__qring_shutdown(q, immediate) : crew__qlocked_shutdown(q, immediate);
+    if (immediate && dropped)
+        count_dropped(q, dropped);
+    /* Every blocked joiner wakes and re-checks (Python notifies
+     * all_tasks_done only on immediate; waking on both is harmless). */
+    atomic_fetch_add_explicit(&q->join_word, 1, memory_order_seq_cst);
+    crew__futex_wake_all(&q->join_word);
+    return 0;
+}

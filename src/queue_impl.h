@@ -1,0 +1,164 @@
+/* queue_impl.h - internal: the layout of crew_queue and the interface between
+ * queue.c (public API, argument checks, task_done/join) and the two
+ * implementations behind it:
+ *
+ *   queue_ring.c    the bounded FIFO: a lock-free ring of sequence-numbered
+ *                   slots (Vyukov's bounded MPMC queue) with futex sleeping.
+ *   queue_locked.c  LIFO, PRIORITY and unbounded FIFO (and bounded FIFOs too
+ *                   large to preallocate, or of maxsize 1): one mutex and
+ *                   two futex words.
+ *
+ * The protocols (slot sequence numbers, the wait/wake eventcount, the
+ * shutdown bits, join) are written up in docs/QUEUE.md.
+ *
+ * Blocking calls reach an implementation as (wait, deadline): wait == false is
+ * the try_ form (CREW_EFULL / CREW_EEMPTY when it cannot proceed at once);
+ * wait == true blocks until deadline (absolute, crew_now_ns; CREW__FOREVER for
+ * none) and then returns CREW_ETIMEDOUT.
+ */
+#ifndef CREW_SRC_QUEUE_IMPL_H
+#define CREW_SRC_QUEUE_IMPL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crew/queue.h"
+
+#define CREW__CACHE_LINE 64
+
+/* One slot of the ring.  seq says what the slot holds (docs/QUEUE.md):
+ *   seq == pos          free, for the producer that claims position pos
+ *   seq == pos + 1      holds the item put at position pos
+ *   seq == pos + cap    consumed; free for position pos + cap
+ * item is written by the producer that claimed the slot before it publishes
+ * seq = pos + 1 (release) and read by the consumer that claimed it after it
+ * saw that seq (acquire). */
+struct crew__qslot {
+    _Atomic uint64_t seq;
+    void *item;
+};
+
+/* Bits above every position (positions stay below 2^62 for centuries). */
+#define CREW__QTAIL_SHUT (UINT64_C(1) << 63) /* in tail: shut down, puts fail */
+#define CREW__QHEAD_DROP (UINT64_C(1) << 63) /* in head: immediate shutdown */
+
+/* The lock-free bounded FIFO (queue_ring.c).  Each hot counter has its own
+ * cache line so producers and consumers do not slow each other down. */
+struct crew__qring {
+    /* Next position to put.  Written only by CAS (seq_cst) in producers and
+     * fetch_or (seq_cst) in shutdown; read by everyone. */
+    _Alignas(CREW__CACHE_LINE) _Atomic uint64_t tail;
+    /* Next position to get.  Written only by CAS (seq_cst) in consumers,
+     * fetch_or (seq_cst) and a store by the thread that drains after an
+     * immediate shutdown. */
+    _Alignas(CREW__CACHE_LINE) _Atomic uint64_t head;
+    /* Consumers registered to sleep (RMW by consumers, read by producers)
+     * and the futex word they sleep on (bumped by whoever wakes them). */
+    _Alignas(CREW__CACHE_LINE) _Atomic uint32_t cons_waiters;
+    _Atomic uint32_t cons_word;
+    /* The same for producers waiting for a free slot. */
+    _Alignas(CREW__CACHE_LINE) _Atomic uint32_t prod_waiters;
+    _Atomic uint32_t prod_word;
+};
+
+/* One entry of the locked store: the item and its insertion number (the
+ * tie-break that makes PRIORITY stable). */
+struct crew__qentry {
+    void *item;
+    uint64_t seq;
+};
+
+/* The locked kinds (queue_locked.c).  Every field is protected by mu except
+ * the atomics, which are also written under mu but read without it. */
+struct crew__qlocked {
+    pthread_mutex_t mu;
+    /* Futex words getters / putters sleep on (crew__wait_word): bumped
+     * under mu after items are added / removed, read under mu before a
+     * waiter unlocks to sleep, so no wake-up falls in between. */
+    _Atomic uint32_t not_empty;
+    _Atomic uint32_t not_full;
+    struct crew__qentry *buf; /* mu: FIFO ring / LIFO stack / PRIORITY heap */
+    size_t cap;               /* mu: entries allocated in buf */
+    size_t first;             /* mu: FIFO only: index of the oldest entry */
+    size_t count;             /* mu: entries held */
+    uint64_t next_seq;        /* mu: insertion number of the next put */
+    unsigned getters_waiting; /* mu: threads sleeping on not_empty */
+    unsigned putters_waiting; /* mu: threads sleeping on not_full */
+    bool shut;                /* mu: shut down */
+    _Atomic uint64_t puts;    /* written under mu (relaxed RMW + seq_cst);
+                                 read by join/task_done without mu */
+    _Atomic size_t size;      /* mirror of count for crew_queue_size */
+    _Atomic bool shut_flag;   /* mirror of shut for crew_queue_is_shutdown */
+};
+
+struct crew_queue {
+    /* Immutable after create: read by every call, written by none, so this
+     * line stays shared in every cache. */
+    bool ring_impl; /* true: u.ring; false: u.locked */
+    crew_queue_kind kind;
+    size_t maxsize;
+    crew_compare_fn compare;
+    void *compare_ctx;
+    crew_drop_fn drop;
+    void *drop_ctx;
+    struct crew__qslot *slots; /* ring only: maxsize slots */
+    uint64_t cap;              /* ring only: == maxsize */
+    uint64_t mask;             /* ring only: cap - 1 when cap is a power of 2 */
+    bool pow2;                 /* ring only */
+    /* ring only: set (seq_cst) once by shutdown after SHUT is in tail, so
+     * an empty get can skip reading tail.  Written once, so this line
+     * stays read-mostly. */
+    _Atomic bool shut_hint;
+
+    /* task_done/join (queue.c).  done counts task_done calls plus dropped
+     * items; always done <= puts (CAS in task_done and shutdown, seq_cst).
+     * Joiners register in join_waiters and sleep on join_word. */
+    _Alignas(CREW__CACHE_LINE) _Atomic uint64_t done;
+    _Atomic uint32_t join_waiters;
+    _Atomic uint32_t join_word;
+
+    /* Threads inside a waiting slow path (put, get, join) of any form: RMW
+     * when entering and as the last access when leaving; destroy refuses to
+     * run while it is not zero. */
+    _Alignas(CREW__CACHE_LINE) _Atomic uint32_t blocked;
+
+    union {
+        struct crew__qring ring;
+        struct crew__qlocked locked;
+    } u;
+};
+
+/* Bounded FIFOs of 2 up to this many slots use the ring (16 bytes a slot,
+ * all allocated at create); larger ones, and maxsize 1, use the locked
+ * store. */
+#define CREW__QRING_MAX_SLOTS (UINT64_C(1) << 22)
+
+/* queue_ring.c */
+int crew__qring_init(crew_queue *q);
+void crew__qring_fini(crew_queue *q); /* drops what is left, frees */
+int crew__qring_put(crew_queue *q, void *const *items, size_t n, size_t *count, bool wait,
+                    int64_t deadline);
+int crew__qring_get(crew_queue *q, void **items, size_t n, size_t *count, bool wait,
+                    int64_t deadline);
+size_t crew__qring_size(const crew_queue *q);
+uint64_t crew__qring_puts(const crew_queue *q);
+bool crew__qring_is_shutdown(const crew_queue *q);
+/* Returns the number of items dropped (given to q->drop). */
+uint64_t crew__qring_shutdown(crew_queue *q, bool immediate);
+
+/* queue_locked.c */
+int crew__qlocked_init(crew_queue *q);
+void crew__qlocked_fini(crew_queue *q);
+int crew__qlocked_put(crew_queue *q, void *const *items, size_t n, size_t *count, bool wait,
+                      int64_t deadline);
+int crew__qlocked_get(crew_queue *q, void **items, size_t n, size_t *count, bool wait,
+                      int64_t deadline);
+size_t crew__qlocked_size(const crew_queue *q);
+uint64_t crew__qlocked_puts(const crew_queue *q);
+bool crew__qlocked_is_shutdown(const crew_queue *q);
+uint64_t crew__qlocked_shutdown(crew_queue *q, bool immediate);
+
+#endif

@@ -1,0 +1,481 @@
+/* queue_ring.c - the bounded FIFO of crew_queue: a lock-free ring.
+ *
+ * A fixed array of cap slots, each with a sequence number, and two 64-bit
+ * position counters, tail (next put) and head (next get), on their own cache
+ * lines.  Position pos lives in slot pos % cap.  A producer claims positions
+ * by CAS on tail once it has seen their slots free (seq == pos), fills them
+ * and publishes each with seq = pos + 1; a consumer claims published
+ * positions by CAS on head, reads them and frees each with seq = pos + cap
+ * (free for the next lap).  So an item is handed out exactly once: only the
+ * one CAS that moves head past its position may read it.  Steady state does
+ * no allocation, no lock and no system call: one CAS and two slot accesses
+ * per item on each side.
+ *
+ * Shutdown lives inside the counters: bit 63 of tail (SHUT) makes every
+ * later CAS on tail fail, so a put either claimed its slot before the
+ * shutdown or returns CREW_ESHUTDOWN; bit 63 of head (DROP, immediate
+ * shutdown) does the same to gets while the shutting-down thread drains the
+ * ring into the drop callback.
+ *
+ * Waiting: a call that cannot proceed spins briefly, then yields, then
+ * registers in cons_waiters/prod_waiters and sleeps on a futex word through
+ * crew__wait_word (scheduler.h: inside a pool worker it runs queued tasks
+ * meanwhile, so a task blocked on a queue cannot starve the task that would
+ * feed it); the other side loads that count after its CAS and wakes only if
+ * it is non-zero, with a plain futex wake of the word (which is what
+ * crew__wait_word sleeps on).  Why
+ * no wake-up is lost (the Dekker pairing of those seq_cst operations) and
+ * the rest of the design: docs/QUEUE.md.
+ */
+#include "queue_impl.h"
+
+#include <limits.h>
+#include <sched.h>
+#include <stdlib.h>
+
+#include "clock.h"
+#include "futex.h"
+#include "scheduler.h"
+
+/* How a waiting call backs off before it sleeps (docs/QUEUE.md, section 3,
+ * "Waiting and waking"): a few µs of spinning, two yields, then sleep.
+ * Tuned on W3 (numbers in the doc); overridable with -D for experiments.
+ * Not longer on purpose: on few cores a spinning consumer may be keeping
+ * the producer it waits for off its core. */
+#ifndef RING_SPIN_PAUSES
+#define RING_SPIN_PAUSES 64 /* retries with a burst of cpu_relax between */
+#endif
+#ifndef RING_SPIN_YIELDS
+#define RING_SPIN_YIELDS 2 /* then retries with a sched_yield between */
+#endif
+#ifndef RING_PAUSE_BURST
+#define RING_PAUSE_BURST 2 /* cpu_relax calls in one burst (~30 ns each here) */
+#endif
+/* A position claimed by the other side but not yet published: retry after
+ * a yield, and after this many yields nap for RING_NAP_NS at a time. */
+#define RING_STALL_YIELDS 16
+#define RING_NAP_NS 200000
+
+#define POS(x) ((x) & ~CREW__QTAIL_SHUT) /* same bit in head and tail */
+
+static inline struct crew__qslot *ring_slot(const crew_queue *q, uint64_t pos)
+{
+    return &q->slots[q->pow2 ? (pos & q->mask) : (pos % q->cap)];
+}
+
+int crew__qring_init(crew_queue *q)
+{
+    struct crew__qring *r = &q->u.ring;
+    q->cap = q->maxsize;
+    q->pow2 = (q->cap & (q->cap - 1)) == 0;
+    q->mask = q->cap - 1;
+    size_t bytes = (size_t)q->cap * sizeof(struct crew__qslot);
+    bytes = (bytes + CREW__CACHE_LINE - 1) / CREW__CACHE_LINE * CREW__CACHE_LINE;
+    q->slots = aligned_alloc(CREW__CACHE_LINE, bytes);
+    if (!q->slots)
+        return CREW_ENOMEM;
+    for (uint64_t i = 0; i < q->cap; i++) {
+        atomic_init(&q->slots[i].seq, i);
+        q->slots[i].item = NULL;
+    }
+    atomic_init(&r->tail, 0);
+    atomic_init(&r->head, 0);
+    atomic_init(&r->cons_waiters, 0);
+    atomic_init(&r->cons_word, 0);
+    atomic_init(&r->prod_waiters, 0);
+    atomic_init(&r->prod_word, 0);
+    return 0;
+}
+
+/* Called by destroy with no other call running: drops what is left. */
+void crew__qring_fini(crew_queue *q)
+{
+    struct crew__qring *r = &q->u.ring;
+    uint64_t h = POS(atomic_load_explicit(&r->head, memory_order_relaxed));
+    uint64_t t = POS(atomic_load_explicit(&r->tail, memory_order_relaxed));
+    for (uint64_t pos = h; pos < t; pos++) {
+        if (q->drop)
+            q->drop(ring_slot(q, pos)->item, q->drop_ctx);
+    }
+    free(q->slots);
+    q->slots = NULL;
+}
+
+/* Bumps a futex word and wakes up to n sleepers on it.  The bump makes a
+ * sleeper that read the word before it (and has not slept yet) return from
+ * its futex wait at once. */
+static void ring_wake(_Atomic uint32_t *word, size_t n)
+{
+    /* Pairs with the sleeper's seq_cst load of the word before it checks. */
+    atomic_fetch_add_explicit(word, 1, memory_order_seq_cst);
+    crew__futex_wake(word, n > INT_MAX ? INT_MAX : (int)n);
+}
+
+/* Claims up to n free positions at the tail and fills them with items[0..).
+ * Returns how many were put (> 0), 0 if the ring is full, or
+ * CREW_ESHUTDOWN. */
+static long ring_try_put(crew_queue *q, void *const *items, size_t n)
+{
+    struct crew__qring *r = &q->u.ring;
+    uint64_t pos = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    uint64_t k;
+    for (;;) {
+        if (pos & CREW__QTAIL_SHUT)
+            return CREW_ESHUTDOWN;
+        /* Acquire pairs with the release store of seq = pos (initial) or
+         * pos - cap + cap by the consumer that freed the slot, so its read of
+         * the old item happens before our write. */
+        uint64_t seq = atomic_load_explicit(&ring_slot(q, pos)->seq, memory_order_acquire);
+        int64_t diff = (int64_t)(seq - pos);
+        if (diff == 0) {
+            /* Free: count how many positions after it are free too. */
+            k = 1;
+            while (k < n && k < q->cap &&
+                   atomic_load_explicit(&ring_slot(q, pos + k)->seq, memory_order_acquire) ==
+                       pos + k)
+                k++;
+            /* seq_cst: this CAS is the "publish" half of the Dekker pair with
+             * a consumer that registers in cons_waiters and then loads tail
+             * (docs/QUEUE.md).  It fails if SHUT was set meanwhile. */
+            if (atomic_compare_exchange_weak_explicit(&r->tail, &pos, pos + k,
+                                                      memory_order_seq_cst,
+                                                      memory_order_relaxed))
+                break;
+        } else if (diff < 0) {
+            /* The slot still holds the item of the previous lap: full,
+             * unless our pos is stale. */
+            uint64_t now = atomic_load_explicit(&r->tail, memory_order_relaxed);
+            if (now == pos)
+                return 0;
+            pos = now;
+        } else {
+            pos = atomic_load_explicit(&r->tail, memory_order_relaxed);
+        }
+    }
+    for (uint64_t i = 0; i < k; i++) {
+        struct crew__qslot *s = ring_slot(q, pos + i);
+        s->item = items[i];
+        /* Publish: pairs with the consumer's acquire load of seq. */
+        atomic_store_explicit(&s->seq, pos + i + 1, memory_order_release);
+    }
+    return (long)k;
+}
+
+/* What ring_try_get returns besides a count and CREW_ESHUTDOWN: the ring is
+ * shut down but positions claimed before the shutdown are not published yet
+ * (the caller retries shortly; those items must still come out). */
+#define RING_PENDING (-1000)
+
+/* Claims up to n published positions at the head into items[0..).  Returns
+ * how many were taken (> 0), 0 if the ring is empty, CREW_ESHUTDOWN, or
+ * RING_PENDING. */
+static long ring_try_get(crew_queue *q, void **items, size_t n)
+{
+    struct crew__qring *r = &q->u.ring;
+    uint64_t pos = atomic_load_explicit(&r->head, memory_order_relaxed);
+    uint64_t k;
+    for (;;) {
+        if (pos & CREW__QHEAD_DROP)
+            return CREW_ESHUTDOWN;
+        /* Acquire pairs with the producer's release store of seq = pos + 1,
+         * so the item it wrote is visible. */
+        uint64_t seq = atomic_load_explicit(&ring_slot(q, pos)->seq, memory_order_acquire);
+        int64_t diff = (int64_t)(seq - (pos + 1));
+        if (diff == 0) {
+            k = 1;
+            while (k < n && k < q->cap &&
+                   atomic_load_explicit(&ring_slot(q, pos + k)->seq, memory_order_acquire) ==
+                       pos + k + 1)
+                k++;
+            /* seq_cst: Dekker pair with a producer that registers in
+             * prod_waiters and then loads head.  Fails if DROP was set. */
+            if (atomic_compare_exchange_weak_explicit(&r->head, &pos, pos + k,
+                                                      memory_order_seq_cst,
+                                                      memory_order_relaxed))
+                break;
+        } else if (diff < 0) {
+            uint64_t now = atomic_load_explicit(&r->head, memory_order_relaxed);
+            if (now != pos) {
+                pos = now;
+                continue;
+            }
+            /* Empty at pos (or its put is not published yet).  Shut down?
+             * The hint (a read-mostly line) spares us pulling the
+             * producers' tail line on every empty check; seq_cst pairs with
+             * the hint store and the fetch_or of SHUT in shutdown. */
+            if (!atomic_load_explicit(&q->shut_hint, memory_order_seq_cst))
+                return 0;
+            uint64_t t = atomic_load_explicit(&r->tail, memory_order_seq_cst);
+            if (!(t & CREW__QTAIL_SHUT))
+                return 0;
+            return POS(t) <= pos ? CREW_ESHUTDOWN : RING_PENDING;
+        } else {
+            pos = atomic_load_explicit(&r->head, memory_order_relaxed);
+        }
+    }
+    for (uint64_t i = 0; i < k; i++) {
+        struct crew__qslot *s = ring_slot(q, pos + i);
+        items[i] = s->item;
+        /* Free the slot for the next lap: pairs with the producer's acquire
+         * load of seq in ring_try_put. */
+        atomic_store_explicit(&s->seq, pos + i + q->cap, memory_order_release);
+    }
+    return (long)k;
+}
+
+static bool deadline_passed(int64_t deadline)
+{
+    return deadline != CREW__FOREVER && crew_now_ns() >= deadline;
+}
+
+/* A short nap on word while the other side finishes a claimed position. */
+static void ring_nap(_Atomic uint32_t *word, uint32_t w, int64_t deadline)
+{
+    int64_t nap = crew__deadline_after(RING_NAP_NS);
+    crew__wait_word(word, w, nap < deadline ? nap : deadline);
+}
+
+static inline void ring_pause(void)
+{
+    for (int i = 0; i < RING_PAUSE_BURST; i++)
+        crew__cpu_relax();
+}
+
+static int ring_put_slow(crew_queue *q, void *const *items, size_t n, size_t *count,
+                         int64_t deadline)
+{
+    struct crew__qring *r = &q->u.ring;
+    unsigned spins = 0, stalls = 0;
+    bool counted = false;
+    long k;
+    for (;;) {
+        k = ring_try_put(q, items, n);
+        if (k != 0)
+            break;
+        if (deadline_passed(deadline)) {
+            k = CREW_ETIMEDOUT;
+            break;
+        }
+        if (spins < RING_SPIN_PAUSES) {
+            spins++;
+            ring_pause();
+            continue;
+        }
+        if (!counted) {
+            /* From now on this thread counts as blocked (destroy refuses to
+             * run); the pause spin above is as short as a fast path.  Pairs
+             * with destroy's seq_cst load. */
+            counted = true;
+            atomic_fetch_add_explicit(&q->blocked, 1, memory_order_seq_cst);
+        }
+        if (spins < RING_SPIN_PAUSES + RING_SPIN_YIELDS) {
+            spins++;
+            sched_yield();
+            continue;
+        }
+        /* Register, then re-check against head: a consumer whose CAS on
+         * head comes after our load will see prod_waiters != 0 and wake us
+         * (docs/QUEUE.md, "Why no wake-up is lost"). */
+        atomic_fetch_add_explicit(&r->prod_waiters, 1, memory_order_seq_cst);
+        uint32_t w = atomic_load_explicit(&r->prod_word, memory_order_seq_cst);
+        /* head before tail: tail only grows, so t - h cannot underflow. */
+        uint64_t h = atomic_load_explicit(&r->head, memory_order_seq_cst);
+        uint64_t t = atomic_load_explicit(&r->tail, memory_order_seq_cst);
+        if (t & CREW__QTAIL_SHUT) {
+            /* the retry returns CREW_ESHUTDOWN */
+        } else if (POS(t) - POS(h) >= q->cap) {
+            crew__wait_word(&r->prod_word, w, deadline);
+            stalls = 0;
+        } else if (++stalls < RING_STALL_YIELDS) {
+            sched_yield(); /* a consumer is freeing the slot */
+        } else {
+            ring_nap(&r->prod_word, w, deadline);
+        }
+        atomic_fetch_sub_explicit(&r->prod_waiters, 1, memory_order_seq_cst);
+    }
+    if (k > 0) {
+        *count = (size_t)k;
+        /* Pairs with a consumer's fetch_add on cons_waiters (Dekker). */
+        if (atomic_load_explicit(&r->cons_waiters, memory_order_seq_cst) != 0)
+            ring_wake(&r->cons_word, (size_t)k);
+    }
+    /* The last access to q: destroy may run once this is done. */
+    if (counted)
+        atomic_fetch_sub_explicit(&q->blocked, 1, memory_order_seq_cst);
+    return k > 0 ? 0 : (int)k;
+}
+
+int crew__qring_put(crew_queue *q, void *const *items, size_t n, size_t *count, bool wait,
+                    int64_t deadline)
+{
+    struct crew__qring *r = &q->u.ring;
+    long k = ring_try_put(q, items, n);
+    if (k > 0) {
+        *count = (size_t)k;
+        /* seq_cst load after our seq_cst CAS on tail: pairs with a
+         * consumer's fetch_add on cons_waiters (docs/QUEUE.md). */
+        if (atomic_load_explicit(&r->cons_waiters, memory_order_seq_cst) != 0)
+            ring_wake(&r->cons_word, (size_t)k);
+        return 0;
+    }
+    if (k < 0)
+        return (int)k;
+    if (!wait)
+        return CREW_EFULL;
+    return ring_put_slow(q, items, n, count, deadline);
+}
+
+static int ring_get_slow(crew_queue *q, void **items, size_t n, size_t *count, bool wait,
+                         int64_t deadline)
+{
+    struct crew__qring *r = &q->u.ring;
+    unsigned spins = 0, stalls = 0;
+    bool counted = false;
+    long k;
+    for (;;) {
+        k = ring_try_get(q, items, n);
+        if (k == RING_PENDING) {
+            /* Shut down with puts still publishing: they finish soon. */
+            sched_yield();
+            continue;
+        }
+        if (k != 0)
+            break;
+        if (!wait) {
+            k = CREW_EEMPTY;
+            break;
+        }
+        if (deadline_passed(deadline)) {
+            k = CREW_ETIMEDOUT;
+            break;
+        }
+        if (spins < RING_SPIN_PAUSES) {
+            spins++;
+            ring_pause();
+            continue;
+        }
+        if (!counted) {
+            /* From now on this thread counts as blocked (destroy refuses to
+             * run); the pause spin above is as short as a fast path.  Pairs
+             * with destroy's seq_cst load. */
+            counted = true;
+            atomic_fetch_add_explicit(&q->blocked, 1, memory_order_seq_cst);
+        }
+        if (spins < RING_SPIN_PAUSES + RING_SPIN_YIELDS) {
+            spins++;
+            sched_yield();
+            continue;
+        }
+        /* Register, then re-check against tail: a producer whose CAS on
+         * tail comes after our load will see cons_waiters != 0. */
+        atomic_fetch_add_explicit(&r->cons_waiters, 1, memory_order_seq_cst);
+        uint32_t w = atomic_load_explicit(&r->cons_word, memory_order_seq_cst);
+        uint64_t h = atomic_load_explicit(&r->head, memory_order_seq_cst);
+        uint64_t t = atomic_load_explicit(&r->tail, memory_order_seq_cst);
+        if (h & CREW__QHEAD_DROP) {
+            /* the retry returns CREW_ESHUTDOWN */
+        } else if (POS(t) > POS(h)) {
+            /* An item is claimed; it may not be published yet. */
+            if (++stalls < RING_STALL_YIELDS)
+                sched_yield();
+            else
+                ring_nap(&r->cons_word, w, deadline);
+        } else if (t & CREW__QTAIL_SHUT) {
+            /* shut down and empty: the retry returns CREW_ESHUTDOWN */
+        } else {
+            crew__wait_word(&r->cons_word, w, deadline);
+            stalls = 0;
+        }
+        atomic_fetch_sub_explicit(&r->cons_waiters, 1, memory_order_seq_cst);
+    }
+    if (k > 0) {
+        *count = (size_t)k;
+        /* Pairs with a producer's fetch_add on prod_waiters (Dekker). */
+        if (atomic_load_explicit(&r->prod_waiters, memory_order_seq_cst) != 0)
+            ring_wake(&r->prod_word, (size_t)k);
+    }
+    if (counted) /* the last access to q */
+        atomic_fetch_sub_explicit(&q->blocked, 1, memory_order_seq_cst);
+    return k > 0 ? 0 : (int)k;
+}
+
+int crew__qring_get(crew_queue *q, void **items, size_t n, size_t *count, bool wait,
+                    int64_t deadline)
+{
+    struct crew__qring *r = &q->u.ring;
+    long k = ring_try_get(q, items, n);
+    if (k > 0) {
+        *count = (size_t)k;
+        /* seq_cst load after our seq_cst CAS on head: pairs with a
+         * producer's fetch_add on prod_waiters. */
+        if (atomic_load_explicit(&r->prod_waiters, memory_order_seq_cst) != 0)
+            ring_wake(&r->prod_word, (size_t)k);
+        return 0;
+    }
+    if (k == CREW_ESHUTDOWN)
+        return CREW_ESHUTDOWN;
+    if (k == 0 && !wait)
+        return CREW_EEMPTY;
+    /* Waiting, or RING_PENDING (which even a try_ get waits out: those
+     * items were put before the shutdown and must come out). */
+    return ring_get_slow(q, items, n, count, wait, deadline);
+}
+
+size_t crew__qring_size(const crew_queue *q)
+{
+    const struct crew__qring *r = &q->u.ring;
+    /* head first: tail only grows, so t >= h unless both moved a lot. */
+    uint64_t h = POS(atomic_load_explicit(&r->head, memory_order_acquire));
+    uint64_t t = POS(atomic_load_explicit(&r->tail, memory_order_acquire));
+    if (t <= h)
+        return 0;
+    return t - h > q->cap ? (size_t)q->cap : (size_t)(t - h);
+}
+
+uint64_t crew__qring_puts(const crew_queue *q)
+{
+    /* Every position below tail was claimed by a put that succeeds. seq_cst:
+     * read by join/task_done in their Dekker pairs (queue.c). */
+    return POS(atomic_load_explicit(&q->u.ring.tail, memory_order_seq_cst));
+}
+
+bool crew__qring_is_shutdown(const crew_queue *q)
+{
+    return atomic_load_explicit(&q->u.ring.tail, memory_order_acquire) & CREW__QTAIL_SHUT;
+}
+
+uint64_t crew__qring_shutdown(crew_queue *q, bool immediate)
+{
+    struct crew__qring *r = &q->u.ring;
+    uint64_t dropped = 0;
+    /* From here on no CAS on tail succeeds: tail is frozen (pairs with the
+     * seq_cst tail loads in ring_try_get and the sleepers' re-checks). */
+    atomic_fetch_or_explicit(&r->tail, CREW__QTAIL_SHUT, memory_order_seq_cst);
+    atomic_store_explicit(&q->shut_hint, true, memory_order_seq_cst);
+    if (immediate) {
+        /* From here on no CAS on head succeeds: only this thread moves it. */
+        uint64_t h = atomic_fetch_or_explicit(&r->head, CREW__QHEAD_DROP, memory_order_seq_cst);
+        if (!(h & CREW__QHEAD_DROP)) {
+            /* Let blocked getters leave at once; then drain. */
+            ring_wake(&r->cons_word, INT_MAX);
+            uint64_t t = POS(atomic_load_explicit(&r->tail, memory_order_seq_cst));
+            for (uint64_t pos = h; pos < t; pos++) {
+                struct crew__qslot *s = ring_slot(q, pos);
+                /* A put that claimed pos before SHUT may still be filling
+                 * it; acquire pairs with its release store. */
+                while (atomic_load_explicit(&s->seq, memory_order_acquire) != pos + 1)
+                    sched_yield();
+                void *item = s->item;
+                atomic_store_explicit(&s->seq, pos + q->cap, memory_order_release);
+                if (q->drop)
+                    q->drop(item, q->drop_ctx);
+                dropped++;
+            }
+            atomic_store_explicit(&r->head, t | CREW__QHEAD_DROP, memory_order_seq_cst);
+        }
+    }
+    /* Every blocked put and get re-checks and sees SHUT. */
+    ring_wake(&r->prod_word, INT_MAX);
+    ring_wake(&r->cons_word, INT_MAX);
+    return dropped;
+}

@@ -1,0 +1,151 @@
+/* test_fork.c - a pool created before fork() (crew/pool.h): in the child
+ * every call on it returns CREW_EFORKED without hanging, and a new pool
+ * created in the child works; the parent's pool is unaffected.  The child
+ * reports through its exit status, which the parent checks. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+
+static int task_square(void *arg, void **result)
+{
+    intptr_t x = (intptr_t)arg;
+    *result = (void *)(x * x);
+    return 0;
+}
+
+static int job_count(void *arg)
+{
+    atomic_fetch_add((atomic_int *)arg, 1);
+    return 0;
+}
+
+static void cleanup_never(void *arg)
+{
+    (void)arg;
+    CHECK(!"cleanup called after a failed submit");
+}
+
+/* Runs in the child; returns the number of failed checks. */
+static int child_checks(crew_pool *old, crew_future *old_done)
+{
+    alarm(20); /* a hang kills the child with SIGALRM: the parent sees it */
+    crew_future *f = NULL;
+    CHECK_RC(crew_pool_submit(old, task_square, (void *)(intptr_t)3, &f), CREW_EFORKED);
+    CHECK_RC(crew_pool_submit(old, task_square, (void *)(intptr_t)3, NULL), CREW_EFORKED);
+    CHECK_RC(crew_pool_submit_ex(old, task_square, NULL, cleanup_never, &f), CREW_EFORKED);
+    CHECK(f == NULL);
+    crew_pool_stats s;
+    CHECK_RC(crew_pool_get_stats(old, &s), CREW_EFORKED);
+    crew_group g;
+    CHECK_RC(crew_group_init(&g, old), CREW_EFORKED);
+    CHECK_RC(crew_pool_shutdown(old, false, true), CREW_EFORKED);
+    CHECK_RC(crew_pool_shutdown(old, true, false), CREW_EFORKED);
+    CHECK_RC(crew_pool_destroy(old), CREW_EFORKED);
+    /* A future finished before the fork is plain memory: still readable. */
+    void *r = NULL;
+    CHECK_OK(crew_future_try_result(old_done, &r, NULL));
+    CHECK_EQ((intptr_t)r, 4);
+
+#ifdef CREW_TSAN
+    /* TSan cannot start threads in the child of a multi-threaded process. */
+    return atomic_load(&check_failures_);
+#endif
+    /* A fresh pool in the child works, futures and groups alike. */
+    crew_pool *p = NULL;
+    CHECK_OK(crew_pool_create(&p, NULL));
+    if (p) {
+        CHECK_OK(crew_pool_submit(p, task_square, (void *)(intptr_t)7, &f));
+        CHECK_OK(crew_future_result(f, &r, NULL));
+        CHECK_EQ((intptr_t)r, 49);
+        crew_future_release(f);
+        atomic_int count = 0;
+        CHECK_OK(crew_group_init(&g, p));
+        for (int i = 0; i < 100; i++)
+            CHECK_OK(crew_group_spawn(&g, job_count, &count));
+        CHECK_OK(crew_group_wait(&g, NULL));
+        CHECK_EQ(atomic_load(&count), 100);
+        CHECK_OK(crew_pool_destroy(p));
+    }
+    return atomic_load(&check_failures_);
+}
+
+static void fork_and_check(crew_pool *p, crew_future *done)
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        int failures = child_checks(p, done);
+        fflush(stderr);
+        _exit(failures ? 1 : 0); /* no atexit handlers, no leak check of the old pool */
+    }
+    int status = 0;
+    CHECK_EQ(waitpid(pid, &status, 0), pid);
+    CHECK(WIFEXITED(status));
+    if (WIFEXITED(status))
+        CHECK_EQ(WEXITSTATUS(status), 0);
+    else if (WIFSIGNALED(status))
+        fprintf(stderr, "child killed by signal %d%s\n", WTERMSIG(status),
+                WTERMSIG(status) == SIGALRM ? " (it hung)" : "");
+}
+
+typedef struct blocker {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int open; /* protected by mu */
+} blocker;
+
+static int task_block(void *arg, void **result)
+{
+    blocker *b = arg;
+    (void)result;
+    pthread_mutex_lock(&b->mu);
+    while (!b->open)
+        pthread_cond_wait(&b->cv, &b->mu);
+    pthread_mutex_unlock(&b->mu);
+    return 0;
+}
+
+int main(void)
+{
+    crew_pool *p = NULL;
+    CHECK_OK(crew_pool_create(&p, NULL));
+    crew_future *f = NULL;
+    CHECK_OK(crew_pool_submit(p, task_square, (void *)(intptr_t)2, &f));
+    CHECK_OK(crew_future_result(f, NULL, NULL));
+
+    /* Fork with idle workers. */
+    fork_and_check(p, f);
+
+    /* Fork while a worker is busy and tasks are queued. */
+    blocker b = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+    crew_future *busy[4];
+    for (int i = 0; i < 4; i++)
+        CHECK_OK(crew_pool_submit(p, task_block, &b, &busy[i]));
+    fork_and_check(p, f);
+    pthread_mutex_lock(&b.mu);
+    b.open = 1;
+    pthread_cond_broadcast(&b.cv);
+    pthread_mutex_unlock(&b.mu);
+    for (int i = 0; i < 4; i++) {
+        CHECK_OK(crew_future_result(busy[i], NULL, NULL));
+        crew_future_release(busy[i]);
+    }
+
+    /* The parent's pool still works. */
+    crew_future *g = NULL;
+    void *r = NULL;
+    CHECK_OK(crew_pool_submit(p, task_square, (void *)(intptr_t)9, &g));
+    CHECK_OK(crew_future_result(g, &r, NULL));
+    CHECK_EQ((intptr_t)r, 81);
+    crew_future_release(g);
+    crew_future_release(f);
+    CHECK_OK(crew_pool_destroy(p));
+    return check_exit("test_fork");
+}
