@@ -12,6 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 stages=("$@")
+./scripts/deps.sh
 [ ${#stages[@]} -gt 0 ] || stages=(plain asan tsan clang install bench)
 
 suite() { # name, cmake args...
@@ -31,7 +32,7 @@ for s in "${stages[@]}"; do
     tsan)
         # TSan needs the 47-bit address layout it was built for; high ASLR
         # entropy on some kernels breaks it, so run without randomisation.
-        TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+        TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:die_after_fork=0 \
             CC=gcc suite tsan -DCREW_SANITIZE=thread \
             -DCMAKE_CROSSCOMPILING_EMULATOR="setarch;$(uname -m);-R" ;;
     clang) CC=clang suite clang ;;

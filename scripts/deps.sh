@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what building, testing and benchmarking crew needs, from Debian's
+# packages, when something is missing and we are root.  Safe to run again:
+# it does nothing when everything is there.
+set -euo pipefail
+need=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have gcc || need+=(gcc)
+have g++ || need+=(g++)
+have clang || need+=(clang)
+have cmake || need+=(cmake)
+have make || need+=(make)
+have pkg-config || need+=(pkg-config)
+have setarch || need+=(util-linux)
+have python3 || need+=(python3)
+have gnuplot || need+=(gnuplot-nox)
+for pair in glib-2.0/glib.h:libglib2.0-dev uv.h:libuv1-dev oneapi/tbb.h:libtbb-dev \
+            concurrentqueue/blockingconcurrentqueue.h:libconcurrentqueue-dev; do
+    [ -e "/usr/include/${pair%%:*}" ] || need+=("${pair##*:}")
+done
+# libgomp ships with gcc; the TSan/ASan runtimes with gcc too (libtsan2, libasan8).
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+    echo "deps.sh: missing ${need[*]}; run as root (or install them) first" >&2
+    exit 1
+fi
+echo "deps.sh: installing ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
