@@ -247,7 +247,9 @@ static void w6(long n)
     /* The caller's array of future pointers is not counted (as for
      * Python's list of futures): it is in RSS before the baseline. */
     crew_future **futs = malloc((size_t)n * sizeof *futs);
-    memset(futs, 0, (size_t)n * sizeof *futs);
+    /* Non-zero fill: malloc + memset(0) may be turned into calloc, whose
+     * untouched zero pages would be charged to the tasks below. */
+    memset(futs, 0xff, (size_t)n * sizeof *futs);
     long base = bench_status_kb("VmRSS:");
     bench_reset_peak();
     long queued = 0;

@@ -3,7 +3,7 @@
  * Every future and group job is one CREW__BLOCK_SIZE block.  Blocks come from
  * a per-thread cache (no atomic operation on the fast path); a thread whose
  * cache is empty takes the whole global free stack with one atomic exchange,
- * or carves a new slab; a thread whose cache grows past a limit returns a
+ * or carves blocks from a fresh region; a thread whose cache grows past a limit returns a
  * batch to the global stack with one CAS.  A block freed on another thread
  * than the one that allocated it (the usual case: a submitter allocates, a
  * worker frees) simply joins the freeing thread's cache.

@@ -115,12 +115,38 @@ static uint32_t crew__leave_pending(crew_future *f, uint32_t to, bool *ok)
 
 /* ---- the worker side ------------------------------------------------------ */
 
+/* A detached task (no future handed out) can be neither cancelled, waited
+ * for nor given callbacks, and the worker that took it off a queue is its
+ * only owner: run it with no atomic state changes and free it. */
+static void crew__detached_run(crew__worker *w, crew_future *f)
+{
+    crew_pool *p = f->pool;
+    crew_task_fn fn = f->u1.fn;
+    void *arg = f->arg;
+    crew__block_free(f);
+    atomic_store_explicit(&w->n_started,
+                          atomic_load_explicit(&w->n_started, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    void *result = NULL;
+    int rc = fn(arg, &result);
+    _Atomic uint64_t *counter = rc ? &w->n_failed : &w->n_completed;
+    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    if (rc)
+        crew__pool_count_unobserved(p, rc); /* nobody can ever look at it */
+}
+
 void crew__future_run(crew_future *f)
 {
     crew__worker *w = crew__self;
     crew_pool *p = f->pool;
-    /* The runner, for deadlock detection (read with seq_cst by waiters). */
-    atomic_store_explicit(&f->hdr.next, (crew__task *)w, memory_order_seq_cst);
+    if (atomic_load_explicit(&f->hdr.word, memory_order_relaxed) & CREW__FS_DETACHED) {
+        crew__detached_run(w, f);
+        return;
+    }
+    /* The runner, for deadlock detection: published by the release of the
+     * RUNNING CAS below to every waiter that sees RUNNING (acquire). */
+    atomic_store_explicit(&f->hdr.next, (crew__task *)w, memory_order_relaxed);
     bool ok;
     uint32_t old = crew__leave_pending(f, CREW_FUTURE_RUNNING, &ok);
     if (!ok) {
@@ -142,8 +168,7 @@ void crew__future_run(crew_future *f)
         atomic_store_explicit(&w->n_failed,
                               atomic_load_explicit(&w->n_failed, memory_order_relaxed) + 1,
                               memory_order_relaxed);
-        if (!(atomic_load_explicit(&f->hdr.word, memory_order_relaxed) & CREW__FS_DETACHED))
-            crew__pool_retain(p); /* dropped at the future's last release */
+        crew__pool_retain(p); /* dropped at the future's last release */
     } else {
         atomic_store_explicit(&w->n_completed,
                               atomic_load_explicit(&w->n_completed, memory_order_relaxed) + 1,
@@ -156,8 +181,6 @@ void crew__future_run(crew_future *f)
                                                   memory_order_acq_rel, memory_order_relaxed))
         ;
     crew__after_transition(f, s);
-    if (rc && (s & CREW__FS_DETACHED))
-        crew__pool_count_unobserved(p, rc); /* nobody can ever look at it */
     crew_future_release(f); /* the pool's reference */
 }
 
@@ -268,9 +291,9 @@ static crew__worker *crew__runner_of(crew_future *f)
     uint32_t s = atomic_load_explicit(&f->hdr.word, memory_order_acquire);
     if (crew__fstate(s) != CREW_FUTURE_RUNNING)
         return NULL;
-    /* Written by the runner before its RUNNING CAS (seq_cst store), so a
-     * reader that saw RUNNING sees it. */
-    return (crew__worker *)atomic_load_explicit(&f->hdr.next, memory_order_seq_cst);
+    /* Written by the runner before its RUNNING CAS (release), so a reader
+     * that saw RUNNING (acquire, above) sees it. */
+    return (crew__worker *)atomic_load_explicit(&f->hdr.next, memory_order_relaxed);
 }
 
 /* Would self wait forever for f?  True if f runs on this very thread (lower

@@ -84,6 +84,7 @@ bool crew__pool_forked(const crew_pool *p)
 #define CREW__EXTRA_SLOTS 256       /* replacements for blocked workers */
 #define CREW__INJ_BATCH 8           /* tasks taken from the injection queue at once */
 #define CREW__SPIN_ROUNDS 256       /* find_work rounds before parking (~tens of µs) */
+#define CREW__WAIT_SPIN_NS 20000    /* spin of a waiter outside the pool */
 #define CREW__DEFAULT_IDLE_NS (10 * (int64_t)1000000000)
 
 /* ---- options, create -------------------------------------------------- */
@@ -774,16 +775,32 @@ void crew__wake_word(_Atomic uint32_t *word)
 static int crew__wait_word_in(_Atomic uint32_t *word, uint32_t value, int64_t deadline_ns,
                               crew__group_impl *only_group)
 {
-    /* A short spin first: a result that is microseconds away should not
-     * cost two system calls. */
+    crew__worker *w = crew__self;
+    if (!w) {
+        /* A thread outside the pool spins up to CREW__WAIT_SPIN_NS first: a
+         * result that is microseconds away (a spinning worker picks a task
+         * up in well under a microsecond) should not cost a futex sleep and
+         * wake-up, tens of microseconds on this kind of machine. */
+        int64_t until = 0;
+        for (unsigned i = 1;; i++) {
+            if (atomic_load_explicit(word, memory_order_acquire) != value)
+                return 0;
+            crew__cpu_relax();
+            if ((i & 63) == 0) {
+                int64_t now = crew_now_ns();
+                if (!until)
+                    until = now + CREW__WAIT_SPIN_NS;
+                if (now >= until || now >= deadline_ns)
+                    break;
+            }
+        }
+        return crew__futex_wait(word, value, deadline_ns);
+    }
     for (int i = 0; i < 64; i++) {
         if (atomic_load_explicit(word, memory_order_acquire) != value)
             return 0;
         crew__cpu_relax();
     }
-    crew__worker *w = crew__self;
-    if (!w)
-        return crew__futex_wait(word, value, deadline_ns);
     crew_pool *p = w->pool;
     for (;;) {
         /* acquire: pairs with the release/seq_cst change of the word by the
