@@ -241,6 +241,30 @@ static inline void ring_pause(void)
         crew__cpu_relax();
 }
 
+/* One step of a slow path's wait before it registers and sleeps: pause
+ * spins first, then (now counted as blocked, so destroy refuses to run; the
+ * pause spin is as short as a fast path) yields.  Returns true to retry at
+ * once, false when it is time to register as a waiter and sleep. */
+static bool ring_backoff(crew_queue *q, unsigned *spins, bool *counted)
+{
+    if (*spins < RING_SPIN_PAUSES) {
+        (*spins)++;
+        ring_pause();
+        return true;
+    }
+    if (!*counted) {
+        *counted = true;
+        /* seq_cst: pairs with destroy's seq_cst load of blocked. */
+        atomic_fetch_add_explicit(&q->blocked, 1, memory_order_seq_cst);
+    }
+    if (*spins < RING_SPIN_PAUSES + RING_SPIN_YIELDS) {
+        (*spins)++;
+        sched_yield();
+        return true;
+    }
+    return false;
+}
+
 static int ring_put_slow(crew_queue *q, void *const *items, size_t n, size_t *count,
                          int64_t deadline)
 {
@@ -256,23 +280,8 @@ static int ring_put_slow(crew_queue *q, void *const *items, size_t n, size_t *co
             k = CREW_ETIMEDOUT;
             break;
         }
-        if (spins < RING_SPIN_PAUSES) {
-            spins++;
-            ring_pause();
+        if (ring_backoff(q, &spins, &counted))
             continue;
-        }
-        if (!counted) {
-            /* From now on this thread counts as blocked (destroy refuses to
-             * run); the pause spin above is as short as a fast path.  Pairs
-             * with destroy's seq_cst load. */
-            counted = true;
-            atomic_fetch_add_explicit(&q->blocked, 1, memory_order_seq_cst);
-        }
-        if (spins < RING_SPIN_PAUSES + RING_SPIN_YIELDS) {
-            spins++;
-            sched_yield();
-            continue;
-        }
         /* Register, then re-check against head: a consumer whose CAS on
          * head comes after our load will see prod_waiters != 0 and wake us
          * (docs/QUEUE.md, "Why no wake-up is lost"). */
@@ -349,23 +358,8 @@ static int ring_get_slow(crew_queue *q, void **items, size_t n, size_t *count, b
             k = CREW_ETIMEDOUT;
             break;
         }
-        if (spins < RING_SPIN_PAUSES) {
-            spins++;
-            ring_pause();
+        if (ring_backoff(q, &spins, &counted))
             continue;
-        }
-        if (!counted) {
-            /* From now on this thread counts as blocked (destroy refuses to
-             * run); the pause spin above is as short as a fast path.  Pairs
-             * with destroy's seq_cst load. */
-            counted = true;
-            atomic_fetch_add_explicit(&q->blocked, 1, memory_order_seq_cst);
-        }
-        if (spins < RING_SPIN_PAUSES + RING_SPIN_YIELDS) {
-            spins++;
-            sched_yield();
-            continue;
-        }
         /* Register, then re-check against tail: a producer whose CAS on
          * tail comes after our load will see cons_waiters != 0. */
         atomic_fetch_add_explicit(&r->cons_waiters, 1, memory_order_seq_cst);
