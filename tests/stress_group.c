@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "check.h"
+#include "support.h"
 
 static uint64_t mix(uint64_t x)
 {
@@ -194,8 +195,7 @@ int main(int argc, char **argv)
                 started += atomic_load(&tt[i].started);
             if (started >= round || started == trees)
                 break;
-            struct timespec ts = {0, 50000};
-            nanosleep(&ts, NULL);
+            nap_us(50);
         }
         CHECK_OK(crew_pool_shutdown(p, false, true));
         CHECK_OK(crew_pool_shutdown(p, true, false));

@@ -30,8 +30,7 @@
 #include <string.h>
 
 #include "check.h"
-
-#define MS 1000000LL
+#include "support.h"
 
 static long nprod = 4, ncons = 4, nitems = 100000, capacity = 64, rounds = 2;
 static crew_queue_kind kind = CREW_QUEUE_FIFO;
@@ -222,8 +221,7 @@ static void run_phase(bool immediate_midway)
                 n += __builtin_popcountll(atomic_load_explicit(&put_ok[w], memory_order_relaxed));
             if (n >= half || crew_now_ns() > end)
                 break;
-            struct timespec ts = {0, 200000};
-            nanosleep(&ts, NULL);
+            nap_us(200);
         }
         CHECK_OK(crew_queue_shutdown(q, true));
         for (long i = 0; i < nprod; i++)
@@ -269,14 +267,10 @@ static void run_phase(bool immediate_midway)
 
 int main(int argc, char **argv)
 {
-    if (argc > 1)
-        nprod = atol(argv[1]);
-    if (argc > 2)
-        ncons = atol(argv[2]);
-    if (argc > 3)
-        nitems = atol(argv[3]);
-    if (argc > 4)
-        capacity = atol(argv[4]);
+    nprod = arg_long(argc, argv, 1, nprod);
+    ncons = arg_long(argc, argv, 2, ncons);
+    nitems = arg_long(argc, argv, 3, nitems);
+    capacity = arg_long(argc, argv, 4, capacity);
     if (argc > 5) {
         if (strcmp(argv[5], "lifo") == 0)
             kind = CREW_QUEUE_LIFO;
@@ -287,8 +281,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (argc > 6)
-        rounds = atol(argv[6]);
+    rounds = arg_long(argc, argv, 6, rounds);
     if (nprod < 1 || ncons < 1 || nitems < 1 || capacity < 0 || rounds < 1) {
         fprintf(stderr, "usage: %s [producers] [consumers] [items] [capacity] [kind] [rounds]\n",
                 argv[0]);

@@ -17,8 +17,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-
-#define MS 1000000LL
+#include "support.h"
 
 static long nprod = 8, ncons = 2, nitems = 200000, per_prod;
 static crew_squeue *q;
@@ -72,12 +71,9 @@ static void *consumer(void *arg)
 
 int main(int argc, char **argv)
 {
-    if (argc > 1)
-        nprod = atol(argv[1]);
-    if (argc > 2)
-        ncons = atol(argv[2]);
-    if (argc > 3)
-        nitems = atol(argv[3]);
+    nprod = arg_long(argc, argv, 1, nprod);
+    ncons = arg_long(argc, argv, 2, ncons);
+    nitems = arg_long(argc, argv, 3, nitems);
     if (nprod < 1 || ncons < 1 || nitems < 1) {
         fprintf(stderr, "usage: %s [producers] [consumers] [items]\n", argv[0]);
         return 2;

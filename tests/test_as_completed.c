@@ -8,57 +8,13 @@
 #include <time.h>
 
 #include "check.h"
-
-typedef struct gate {
-    atomic_int open;
-} gate;
-
-static void sleep_us(long us)
-{
-    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
-    nanosleep(&ts, NULL);
-}
-
-static void gate_open(gate *g)
-{
-    atomic_store(&g->open, 1);
-}
-
-/* Polls with short sleeps; gives up after 10 s so a bug cannot hang ctest. */
-static void gate_pass(gate *g)
-{
-    int64_t give_up = crew_now_ns() + 10 * 1000000000LL;
-    while (!atomic_load(&g->open) && crew_now_ns() < give_up)
-        sleep_us(200);
-}
+#include "support.h"
 
 static int gated_task(void *arg, void **result)
 {
-    gate_pass(arg);
+    latch_pass(arg);
     *result = arg;
     return 0;
-}
-
-static int quick_task(void *arg, void **result)
-{
-    *result = arg;
-    return 0;
-}
-
-static crew_pool *new_pool(unsigned workers)
-{
-    crew_pool_options o;
-    crew_pool_options_init(&o);
-    o.workers = workers;
-    crew_pool *p = NULL;
-    CHECK_OK(crew_pool_create(&p, &o));
-    return p;
-}
-
-static void release_all(crew_future **fs, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        crew_future_release(fs[i]);
 }
 
 static void test_args(void)
@@ -85,8 +41,8 @@ static void test_args(void)
 static void test_order(void)
 {
     enum { N = 4 };
-    crew_pool *p = new_pool(N);
-    gate g[N] = {{0}, {0}, {0}, {0}};
+    crew_pool *p = make_pool_idle(N, 0);
+    latch g[N] = {{0}, {0}, {0}, {0}};
     crew_future *fs[N];
     for (int i = 0; i < N; i++)
         CHECK_OK(crew_pool_submit(p, gated_task, &g[i], &fs[i]));
@@ -101,7 +57,7 @@ static void test_order(void)
     int order[N] = {2, 0, 3, 1};
     for (int k = 0; k < N; k++) {
         crew_future *f = NULL;
-        gate_open(&g[order[k]]);
+        latch_open(&g[order[k]]);
         CHECK_OK(crew_as_completed_next(it, &f));
         CHECK(f == mine[order[k]]);
         void *r = NULL;
@@ -118,13 +74,13 @@ static void test_order(void)
 /* Already finished first (in input order), then completion order. */
 static void test_finished_first(void)
 {
-    crew_pool *p = new_pool(3);
-    gate g[2] = {{0}, {0}};
+    crew_pool *p = make_pool_idle(3, 0);
+    latch g[2] = {{0}, {0}};
     crew_future *a, *b, *c, *d;
     CHECK_OK(crew_pool_submit(p, gated_task, &g[0], &c));
     CHECK_OK(crew_pool_submit(p, gated_task, &g[1], &d));
-    CHECK_OK(crew_pool_submit(p, quick_task, NULL, &a));
-    CHECK_OK(crew_pool_submit(p, quick_task, NULL, &b));
+    CHECK_OK(crew_pool_submit(p, task_value, NULL, &a));
+    CHECK_OK(crew_pool_submit(p, task_value, NULL, &b));
     CHECK_OK(crew_future_wait(b));
     CHECK_OK(crew_future_wait(a));
     crew_future *fs[4] = {c, b, d, a};
@@ -140,10 +96,10 @@ static void test_finished_first(void)
     CHECK_RC(crew_as_completed_next_timed(it, &f, 30000000), CREW_ETIMEDOUT);
     CHECK(crew_now_ns() - t0 >= 25000000);
     CHECK_RC(crew_as_completed_next_timed(it, &f, 0), CREW_ETIMEDOUT);
-    gate_open(&g[1]);
+    latch_open(&g[1]);
     CHECK_OK(crew_as_completed_next(it, &f));
     CHECK(f == d);
-    gate_open(&g[0]);
+    latch_open(&g[0]);
     CHECK_OK(crew_as_completed_next_timed(it, &f, 10000000000LL));
     CHECK(f == c);
     CHECK_RC(crew_as_completed_next(it, &f), CREW_EEMPTY);
@@ -156,22 +112,22 @@ static void test_finished_first(void)
 /* Python's as_completed(timeout): one deadline for the whole iteration. */
 static void test_overall_deadline(void)
 {
-    crew_pool *p = new_pool(2);
-    gate g[2] = {{0}, {0}};
+    crew_pool *p = make_pool_idle(2, 0);
+    latch g[2] = {{0}, {0}};
     crew_future *fs[2];
     for (int i = 0; i < 2; i++)
         CHECK_OK(crew_pool_submit(p, gated_task, &g[i], &fs[i]));
     crew_as_completed *it;
     CHECK_OK(crew_as_completed_create(&it, fs, 2));
     int64_t deadline = crew_now_ns() + 60000000;
-    gate_open(&g[1]);
+    latch_open(&g[1]);
     crew_future *f = NULL;
     CHECK_OK(crew_as_completed_next_until(it, &f, deadline));
     CHECK(f == fs[1]);
     CHECK_RC(crew_as_completed_next_until(it, &f, deadline), CREW_ETIMEDOUT);
     CHECK(crew_now_ns() >= deadline - 5000000);
     /* Past the deadline, a finished future is still handed out. */
-    gate_open(&g[0]);
+    latch_open(&g[0]);
     CHECK_OK(crew_future_wait(fs[0]));
     CHECK_OK(crew_as_completed_next_until(it, &f, deadline));
     CHECK(f == fs[0]);
@@ -183,10 +139,10 @@ static void test_overall_deadline(void)
 
 static void test_duplicates(void)
 {
-    crew_pool *p = new_pool(2);
-    gate g = {0};
+    crew_pool *p = make_pool_idle(2, 0);
+    latch g = {0};
     crew_future *a, *b;
-    CHECK_OK(crew_pool_submit(p, quick_task, NULL, &a));
+    CHECK_OK(crew_pool_submit(p, task_value, NULL, &a));
     CHECK_OK(crew_pool_submit(p, gated_task, &g, &b));
     CHECK_OK(crew_future_wait(a));
     crew_future *fs[6] = {b, a, b, a, a, b};
@@ -196,7 +152,7 @@ static void test_duplicates(void)
     CHECK_OK(crew_as_completed_next(it, &f));
     CHECK(f == a);
     CHECK_RC(crew_as_completed_next_timed(it, &f, 5000000), CREW_ETIMEDOUT);
-    gate_open(&g);
+    latch_open(&g);
     CHECK_OK(crew_as_completed_next(it, &f));
     CHECK(f == b);
     CHECK_RC(crew_as_completed_next(it, &f), CREW_EEMPTY);
@@ -210,32 +166,32 @@ static void test_duplicates(void)
  * the futures finishing afterwards touch nothing freed. */
 static void test_destroy_early(void)
 {
-    crew_pool *p = new_pool(3);
-    gate g[3] = {{0}, {0}, {0}};
+    crew_pool *p = make_pool_idle(3, 0);
+    latch g[3] = {{0}, {0}, {0}};
     crew_future *fs[3];
     for (int i = 0; i < 3; i++)
         CHECK_OK(crew_pool_submit(p, gated_task, &g[i], &fs[i]));
     crew_as_completed *it;
     CHECK_OK(crew_as_completed_create(&it, fs, 3));
-    gate_open(&g[1]);
+    latch_open(&g[1]);
     crew_future *f;
     CHECK_OK(crew_as_completed_next(it, &f));
     CHECK(f == fs[1]);
     crew_as_completed_destroy(it);
-    gate_open(&g[0]);
-    gate_open(&g[2]);
+    latch_open(&g[0]);
+    latch_open(&g[2]);
     CHECK_OK(crew_wait(fs, 3, CREW_ALL_COMPLETED, NULL, NULL));
     /* The iterator dropped its references: ours are the last ones. */
     release_all(fs, 3);
 
     /* An iterator that is never read. */
-    gate h = {0};
+    latch h = {0};
     crew_future *x;
     CHECK_OK(crew_pool_submit(p, gated_task, &h, &x));
     CHECK_OK(crew_as_completed_create(&it, &x, 1));
     crew_future_release(x); /* the iterator's reference keeps it alive */
     crew_as_completed_destroy(it);
-    gate_open(&h);
+    latch_open(&h);
     CHECK_OK(crew_pool_destroy(p));
 }
 
@@ -243,12 +199,12 @@ static void test_destroy_early(void)
  * full iteration over many quick tasks yields each exactly once. */
 static void test_races(void)
 {
-    crew_pool *p = new_pool(2);
+    crew_pool *p = make_pool_idle(2, 0);
     enum { ROUNDS = 200, N = 8 };
     for (int r = 0; r < ROUNDS; r++) {
         crew_future *fs[N];
         for (intptr_t i = 0; i < N; i++)
-            CHECK_OK(crew_pool_submit(p, quick_task, (void *)(i + 1), &fs[i]));
+            CHECK_OK(crew_pool_submit(p, task_value, (void *)(i + 1), &fs[i]));
         crew_as_completed *it;
         CHECK_OK(crew_as_completed_create(&it, fs, N));
         int seen[N + 1] = {0};
@@ -280,10 +236,10 @@ static void test_races(void)
  * iterator) may still be on its way in the worker. */
 static void test_finished_before_callback(void)
 {
-    crew_pool *p = new_pool(2);
+    crew_pool *p = make_pool_idle(2, 0);
     for (int r = 0; r < 300; r++) {
         crew_future *f;
-        CHECK_OK(crew_pool_submit(p, quick_task, NULL, &f));
+        CHECK_OK(crew_pool_submit(p, task_value, NULL, &f));
         crew_as_completed *it;
         CHECK_OK(crew_as_completed_create(&it, &f, 1));
         CHECK_OK(crew_future_wait(f));
@@ -310,7 +266,7 @@ static int iterating_task(void *arg, void **result)
     nested *n = arg;
     crew_future *fs[5];
     for (int i = 0; i < 5; i++)
-        if (crew_pool_submit(n->p, quick_task, NULL, &fs[i]) != 0)
+        if (crew_pool_submit(n->p, task_value, NULL, &fs[i]) != 0)
             return 1;
     crew_as_completed *it;
     int rc = crew_as_completed_create(&it, fs, 5);
@@ -326,7 +282,7 @@ static int iterating_task(void *arg, void **result)
 
 static void test_inside_task(void)
 {
-    crew_pool *p = new_pool(1);
+    crew_pool *p = make_pool_idle(1, 0);
     nested n = {p, 0};
     crew_future *f;
     CHECK_OK(crew_pool_submit(p, iterating_task, &n, &f));

@@ -10,19 +10,7 @@
 #include <unistd.h>
 
 #include "check.h"
-
-static int task_square(void *arg, void **result)
-{
-    intptr_t x = (intptr_t)arg;
-    *result = (void *)(x * x);
-    return 0;
-}
-
-static int job_count(void *arg)
-{
-    atomic_fetch_add((atomic_int *)arg, 1);
-    return 0;
-}
+#include "support.h"
 
 static void cleanup_never(void *arg)
 {
@@ -95,20 +83,11 @@ static void fork_and_check(crew_pool *p, crew_future *done)
                 WTERMSIG(status) == SIGALRM ? " (it hung)" : "");
 }
 
-typedef struct blocker {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int open; /* protected by mu */
-} blocker;
-
-static int task_block(void *arg, void **result)
+/* Blocks until the gate arg opens. */
+static int task_wait_gate(void *arg, void **result)
 {
-    blocker *b = arg;
     (void)result;
-    pthread_mutex_lock(&b->mu);
-    while (!b->open)
-        pthread_cond_wait(&b->cv, &b->mu);
-    pthread_mutex_unlock(&b->mu);
+    gate_pass(arg);
     return 0;
 }
 
@@ -124,15 +103,12 @@ int main(void)
     fork_and_check(p, f);
 
     /* Fork while a worker is busy and tasks are queued. */
-    blocker b = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+    gate b = GATE_INIT;
     crew_future *busy[4];
     for (int i = 0; i < 4; i++)
-        CHECK_OK(crew_pool_submit(p, task_block, &b, &busy[i]));
+        CHECK_OK(crew_pool_submit(p, task_wait_gate, &b, &busy[i]));
     fork_and_check(p, f);
-    pthread_mutex_lock(&b.mu);
-    b.open = 1;
-    pthread_cond_broadcast(&b.cv);
-    pthread_mutex_unlock(&b.mu);
+    gate_open(&b);
     for (int i = 0; i < 4; i++) {
         CHECK_OK(crew_future_result(busy[i], NULL, NULL));
         crew_future_release(busy[i]);

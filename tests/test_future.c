@@ -8,62 +8,12 @@
 #include <time.h>
 
 #include "check.h"
+#include "support.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
-typedef struct gate {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int open; /* protected by mu */
-} gate;
-#define GATE_INIT {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0}
-
-static void gate_open(gate *g)
-{
-    pthread_mutex_lock(&g->mu);
-    g->open = 1;
-    pthread_cond_broadcast(&g->cv);
-    pthread_mutex_unlock(&g->mu);
-}
-
-static void gate_pass(gate *g)
-{
-    pthread_mutex_lock(&g->mu);
-    while (!g->open)
-        pthread_cond_wait(&g->cv, &g->mu);
-    pthread_mutex_unlock(&g->mu);
-}
-
-static crew_pool *make_pool(unsigned workers)
-{
-    crew_pool_options o;
-    crew_pool_options_init(&o);
-    o.workers = workers;
-    o.idle_timeout_ns = -1;
-    crew_pool *p = NULL;
-    CHECK_OK(crew_pool_create(&p, &o));
-    return p;
-}
-
-static int task_noop(void *arg, void **result)
-{
-    (void)arg;
-    (void)result;
-    return 0;
-}
-
-static int task_value(void *arg, void **result)
-{
-    *result = arg;
-    return 0;
-}
-
-typedef struct blocker {
-    gate started;
-    gate release;
-} blocker;
-
-static int task_block(void *arg, void **result)
+/* support.h's task_block, with the blocker as its result. */
+static int task_block_result(void *arg, void **result)
 {
     blocker *b = arg;
     gate_open(&b->started);
@@ -71,15 +21,6 @@ static int task_block(void *arg, void **result)
     *result = b;
     return 0;
 }
-
-static int task_count(void *arg, void **result)
-{
-    (void)result;
-    atomic_fetch_add((atomic_int *)arg, 1);
-    return 0;
-}
-
-#define MS 1000000LL
 
 /* ---- the state machine and cancel --------------------------------------- */
 
@@ -109,9 +50,9 @@ static int task_self_look(void *arg, void **result)
 static void test_states_and_cancel(void)
 {
     crew_pool *p = make_pool(1);
-    blocker b = {GATE_INIT, GATE_INIT};
+    blocker b = BLOCKER_INIT;
     crew_future *fa, *fb, *fc;
-    CHECK_OK(crew_pool_submit(p, task_block, &b, &fa));
+    CHECK_OK(crew_pool_submit(p, task_block_result, &b, &fa));
     gate_pass(&b.started);
     /* fa runs on the only worker; fb and fc are queued behind it. */
     self_look look = {GATE_INIT, NULL, 99, false, true, true, true};
@@ -172,9 +113,9 @@ static void test_states_and_cancel(void)
 static void test_timeouts(void)
 {
     crew_pool *p = make_pool(1);
-    blocker b = {GATE_INIT, GATE_INIT};
+    blocker b = BLOCKER_INIT;
     crew_future *f;
-    CHECK_OK(crew_pool_submit(p, task_block, &b, &f));
+    CHECK_OK(crew_pool_submit(p, task_block_result, &b, &f));
     gate_pass(&b.started);
 
     int64_t t0 = crew_now_ns();
@@ -311,9 +252,9 @@ static void *waiter_main(void *arg)
 static void test_many_waiters(void)
 {
     crew_pool *p = make_pool(1);
-    blocker b = {GATE_INIT, GATE_INIT};
+    blocker b = BLOCKER_INIT;
     crew_future *f;
-    CHECK_OK(crew_pool_submit(p, task_block, &b, &f));
+    CHECK_OK(crew_pool_submit(p, task_block_result, &b, &f));
     enum { W = 6 };
     waiter w[W];
     pthread_t th[W];
@@ -339,9 +280,9 @@ static void test_many_waiters(void)
 static void test_references(void)
 {
     crew_pool *p = make_pool(1);
-    blocker b = {GATE_INIT, GATE_INIT};
+    blocker b = BLOCKER_INIT;
     crew_future *fb, *f;
-    CHECK_OK(crew_pool_submit(p, task_block, &b, &fb));
+    CHECK_OK(crew_pool_submit(p, task_block_result, &b, &fb));
     gate_pass(&b.started);
 
     /* Extra references, released in any order (ASan checks the balance). */
@@ -381,23 +322,6 @@ static void test_references(void)
 }
 
 /* ---- cancel racing with start ------------------------------------------- */
-
-typedef struct slot {
-    atomic_int ran;
-    atomic_int cleaned;
-} slot;
-
-static int task_slot(void *arg, void **result)
-{
-    (void)result;
-    atomic_fetch_add(&((slot *)arg)->ran, 1);
-    return 0;
-}
-
-static void cleanup_slot(void *arg)
-{
-    atomic_fetch_add(&((slot *)arg)->cleaned, 1);
-}
 
 static void test_cancel_race(void)
 {

@@ -9,83 +9,21 @@
 #include <time.h>
 
 #include "check.h"
+#include "support.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
-typedef struct gate {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int open; /* protected by mu */
-} gate;
-#define GATE_INIT {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0}
-
-static void gate_open(gate *g)
-{
-    pthread_mutex_lock(&g->mu);
-    g->open = 1;
-    pthread_cond_broadcast(&g->cv);
-    pthread_mutex_unlock(&g->mu);
-}
-
-static void gate_pass(gate *g)
-{
-    pthread_mutex_lock(&g->mu);
-    while (!g->open)
-        pthread_cond_wait(&g->cv, &g->mu);
-    pthread_mutex_unlock(&g->mu);
-}
-
-static void nap_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-#define POLL(cond)                                                         \
-    do {                                                                   \
-        int64_t poll_end_ = crew_now_ns() + 5000000000LL;                  \
-        while (!(cond) && crew_now_ns() < poll_end_)                       \
-            nap_ms(1);                                                     \
-    } while (0)
-
-static crew_pool *make_pool(unsigned workers)
-{
-    crew_pool_options o;
-    crew_pool_options_init(&o);
-    o.workers = workers;
-    o.idle_timeout_ns = -1;
-    crew_pool *p = NULL;
-    CHECK_OK(crew_pool_create(&p, &o));
-    return p;
-}
-
-static int task_noop(void *arg, void **result)
-{
-    (void)arg;
-    (void)result;
-    return 0;
-}
-
-static int task_value(void *arg, void **result)
-{
-    *result = arg;
-    return 0;
-}
-
-typedef struct blocker {
-    gate started;
-    gate release;
+/* A blocker that also records which worker ran it. */
+typedef struct thread_blocker {
+    blocker b;
     pthread_t thread; /* the worker that ran the task; read after release */
-} blocker;
+} thread_blocker;
 
-static int task_block(void *arg, void **result)
+static int task_block_thread(void *arg, void **result)
 {
-    blocker *b = arg;
-    (void)result;
-    b->thread = pthread_self();
-    gate_open(&b->started);
-    gate_pass(&b->release);
-    return 0;
+    thread_blocker *t = arg;
+    t->thread = pthread_self();
+    return task_block(&t->b, result);
 }
 
 /* A log of callback calls: which callback, in which thread. */
@@ -140,9 +78,9 @@ static void test_already_done_runs_in_caller(void)
 static void test_order_and_thread(void)
 {
     crew_pool *p = make_pool(1);
-    blocker b = {GATE_INIT, GATE_INIT, 0};
+    thread_blocker tb = {BLOCKER_INIT, 0};
     crew_future *f;
-    CHECK_OK(crew_pool_submit(p, task_block, &b, &f));
+    CHECK_OK(crew_pool_submit(p, task_block_thread, &tb, &f));
     static cb_log log;
     cb_arg a[5];
     for (int i = 0; i < 5; i++) {
@@ -150,15 +88,15 @@ static void test_order_and_thread(void)
         a[i].id = i;
         CHECK_OK(crew_future_add_done_callback(f, cb_record, &a[i]));
     }
-    gate_pass(&b.started);
+    gate_pass(&tb.b.started);
     CHECK_EQ(atomic_load(&log.n), 0);
-    gate_open(&b.release);
+    gate_open(&tb.b.release);
     CHECK_OK(crew_future_wait(f));
     POLL(atomic_load(&log.written) == 5);
     CHECK_EQ(atomic_load(&log.written), 5);
     for (int i = 0; i < 5; i++) {
         CHECK_EQ(log.ids[i], i);
-        CHECK(pthread_equal(log.threads[i], b.thread)); /* the completing worker */
+        CHECK(pthread_equal(log.threads[i], tb.thread)); /* the completing worker */
         CHECK_OK(log.rcs[i]);
     }
     crew_future_release(f);
@@ -186,7 +124,7 @@ static void cb_count(crew_future *f, void *ctx)
 static void test_callback_releases_last_reference(void)
 {
     crew_pool *p = make_pool(1);
-    blocker b = {GATE_INIT, GATE_INIT, 0};
+    blocker b = BLOCKER_INIT;
     crew_future *f;
     atomic_int after = 0;
     CHECK_OK(crew_pool_submit(p, task_block, &b, &f));
@@ -206,7 +144,7 @@ static void test_callback_releases_last_reference(void)
     CHECK_EQ(atomic_load(&released_in_cb), 2);
 
     /* On a cancelled future, in the cancelling thread. */
-    blocker b2 = {GATE_INIT, GATE_INIT, 0};
+    blocker b2 = BLOCKER_INIT;
     crew_future *fb2, *h;
     CHECK_OK(crew_pool_submit(p, task_block, &b2, &fb2));
     gate_pass(&b2.started);
@@ -292,7 +230,7 @@ static void cb_outer(crew_future *f, void *ctx)
 static void test_callback_adds_callback(void)
 {
     crew_pool *p = make_pool(1);
-    blocker b = {GATE_INIT, GATE_INIT, 0};
+    blocker b = BLOCKER_INIT;
     crew_future *f;
     CHECK_OK(crew_pool_submit(p, task_block, &b, &f));
     nest n = {-1, -1, -1};
@@ -324,7 +262,7 @@ static void *canceller_main(void *arg)
 static void test_cancel_runs_callbacks_in_canceller(void)
 {
     crew_pool *p = make_pool(1);
-    blocker b = {GATE_INIT, GATE_INIT, 0};
+    blocker b = BLOCKER_INIT;
     crew_future *fb, *f;
     CHECK_OK(crew_pool_submit(p, task_block, &b, &fb));
     gate_pass(&b.started);

@@ -10,31 +10,9 @@
 #include <time.h>
 
 #include "check.h"
+#include "support.h"
 
 /* ---- helpers ------------------------------------------------------------ */
-
-typedef struct gate {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int open; /* protected by mu */
-} gate;
-#define GATE_INIT {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0}
-
-static void gate_open(gate *g)
-{
-    pthread_mutex_lock(&g->mu);
-    g->open = 1;
-    pthread_cond_broadcast(&g->cv);
-    pthread_mutex_unlock(&g->mu);
-}
-
-static void gate_pass(gate *g)
-{
-    pthread_mutex_lock(&g->mu);
-    while (!g->open)
-        pthread_cond_wait(&g->cv, &g->mu);
-    pthread_mutex_unlock(&g->mu);
-}
 
 /* Passes the gate or gives up after 5 s; returns whether it passed. */
 static bool gate_pass_5s(gate *g)
@@ -48,29 +26,6 @@ static bool gate_pass_5s(gate *g)
     bool open = g->open;
     pthread_mutex_unlock(&g->mu);
     return open;
-}
-
-static void nap_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static crew_pool *make_pool(unsigned workers)
-{
-    crew_pool_options o;
-    crew_pool_options_init(&o);
-    o.workers = workers;
-    o.idle_timeout_ns = -1;
-    crew_pool *p = NULL;
-    CHECK_OK(crew_pool_create(&p, &o));
-    return p;
-}
-
-static int job_count(void *arg)
-{
-    atomic_fetch_add((atomic_int *)arg, 1);
-    return 0;
 }
 
 static int job_noop(void *arg)
@@ -403,19 +358,11 @@ static int task_t(void *arg, void **result)
     return 0;
 }
 
-typedef struct meet {
-    atomic_int arrived;
-    int want;
-} meet;
-
+/* Waits (up to 5 s) until the meet's `want` tasks run at once. */
 static int task_meet(void *arg, void **result)
 {
-    meet *m = arg;
     (void)result;
-    atomic_fetch_add(&m->arrived, 1);
-    int64_t end = crew_now_ns() + 5000000000LL;
-    while (atomic_load(&m->arrived) < m->want && crew_now_ns() < end)
-        nap_ms(1);
+    (void)meet_arrive(arg);
     return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "check.h"
+#include "support.h"
 
 #if defined(CREW_SANITIZER_BUILD)
 int main(void)
@@ -19,13 +20,6 @@ int main(void)
     return 0;
 }
 #else
-static int nothing(void *arg, void **result)
-{
-    (void)arg;
-    (void)result;
-    return 0;
-}
-
 static int64_t cpu_ns(void)
 {
     struct rusage ru;
@@ -34,24 +28,13 @@ static int64_t cpu_ns(void)
            ((int64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
 }
 
-static void nap_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
-}
-
 int main(void)
 {
-    crew_pool_options o;
-    crew_pool_options_init(&o);
-    o.workers = 4;
-    o.idle_timeout_ns = -1; /* stay parked, never retire */
-    crew_pool *p;
-    CHECK_OK(crew_pool_create(&p, &o));
+    crew_pool *p = make_pool(4); /* idle workers stay parked, never retire */
     /* Wake every worker with a burst, then let them go idle. */
     crew_future *fs[64];
     for (int i = 0; i < 64; i++)
-        CHECK_OK(crew_pool_submit(p, nothing, NULL, &fs[i]));
+        CHECK_OK(crew_pool_submit(p, task_noop, NULL, &fs[i]));
     for (int i = 0; i < 64; i++) {
         CHECK_OK(crew_future_wait(fs[i]));
         crew_future_release(fs[i]);

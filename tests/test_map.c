@@ -7,39 +7,7 @@
 #include <time.h>
 
 #include "check.h"
-
-typedef struct gate {
-    atomic_int open;
-} gate;
-
-static void sleep_us(long us)
-{
-    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
-    nanosleep(&ts, NULL);
-}
-
-static void gate_open(gate *g)
-{
-    atomic_store(&g->open, 1);
-}
-
-/* Polls with short sleeps; gives up after 10 s so a bug cannot hang ctest. */
-static void gate_pass(gate *g)
-{
-    int64_t give_up = crew_now_ns() + 10 * 1000000000LL;
-    while (!atomic_load(&g->open) && crew_now_ns() < give_up)
-        sleep_us(200);
-}
-
-static crew_pool *new_pool(unsigned workers)
-{
-    crew_pool_options o;
-    crew_pool_options_init(&o);
-    o.workers = workers;
-    crew_pool *p = NULL;
-    CHECK_OK(crew_pool_create(&p, &o));
-    return p;
-}
+#include "support.h"
 
 /* Inputs are small integers cast to pointers. */
 static void **make_inputs(size_t n)
@@ -56,7 +24,7 @@ static int triple_task(void *arg, void **result)
 {
     intptr_t v = (intptr_t)arg;
     if (v % 7 == 0)
-        sleep_us(100);
+        nap_us(100);
     *result = (void *)(3 * v + 1);
     return 0;
 }
@@ -71,7 +39,7 @@ static int flaky_task(void *arg, void **result)
 
 static void test_args(void)
 {
-    crew_pool *p = new_pool(1);
+    crew_pool *p = make_pool_idle(1, 0);
     crew_map *m = NULL;
     void *in[1] = {NULL};
     CHECK_RC(crew_map_create(NULL, p, triple_task, in, 1, NULL), CREW_EINVAL);
@@ -95,7 +63,7 @@ static void test_args(void)
 
 static void test_order(void)
 {
-    crew_pool *p = new_pool(2);
+    crew_pool *p = make_pool_idle(2, 0);
     size_t ns[] = {0, 1, 2, 10, 257};
     size_t css[] = {0, 1, 3, 100};
     size_t bss[] = {1, 2, 0};
@@ -132,7 +100,7 @@ static void test_order(void)
 
 static void test_item_errors(void)
 {
-    crew_pool *p = new_pool(2);
+    crew_pool *p = make_pool_idle(2, 0);
     size_t n = 40;
     void **in = make_inputs(n);
     size_t css[] = {1, 4};
@@ -200,7 +168,7 @@ static int record_task(void *arg, void **result)
 
 static void check_bound(size_t chunksize, size_t buffersize, unsigned workers)
 {
-    crew_pool *p = new_pool(workers);
+    crew_pool *p = make_pool_idle(workers, 0);
     size_t n = 12 * chunksize + 1;
     void **in = make_inputs(n);
     atomic_store(&max_started, -1);
@@ -219,10 +187,10 @@ static void check_bound(size_t chunksize, size_t buffersize, unsigned workers)
             /* The workers reach the bound (poll: seconds of slack)... */
             int64_t give_up = crew_now_ns() + 5000000000LL;
             while (atomic_load(&max_started) < limit && crew_now_ns() < give_up)
-                sleep_us(200);
+                nap_us(200);
             CHECK_EQ(atomic_load(&max_started), limit);
             /* ...and do not pass it, given time to try. */
-            sleep_us(3000);
+            nap_us(3000);
         }
         CHECK(atomic_load(&max_started) <= limit);
         size_t idx;
@@ -247,14 +215,14 @@ static void test_bound(void)
 }
 
 /* A timed next that times out returns the same item next time. */
-static gate first_gate;
+static latch first_gate;
 static atomic_int first_started;
 
 static int gated_first_task(void *arg, void **result)
 {
     if ((intptr_t)arg == 0) {
         atomic_store(&first_started, 1);
-        gate_pass(&first_gate);
+        latch_pass(&first_gate);
     }
     *result = arg;
     return 0;
@@ -262,7 +230,7 @@ static int gated_first_task(void *arg, void **result)
 
 static void test_timed(void)
 {
-    crew_pool *p = new_pool(2);
+    crew_pool *p = make_pool_idle(2, 0);
     size_t n = 5;
     void **in = make_inputs(n);
     atomic_store(&first_gate.open, 0);
@@ -275,7 +243,7 @@ static void test_timed(void)
     CHECK(crew_now_ns() - t0 >= 25000000);
     CHECK_RC(crew_map_next_until(m, &idx, &r, NULL, crew_now_ns()), CREW_ETIMEDOUT);
     CHECK_EQ(idx, 77);
-    gate_open(&first_gate);
+    latch_open(&first_gate);
     for (size_t k = 0; k < n; k++) {
         CHECK_OK(crew_map_next_timed(m, &idx, &r, NULL, 10000000000LL));
         CHECK_EQ(idx, k);
@@ -291,14 +259,14 @@ static void test_timed(void)
  * destroy cancels them and waits for item 3.  A helper task on a second pool
  * opens item 3's gate once the three cancellations show in the stats. */
 static atomic_int calls[64];
-static gate item3_gate;
+static latch item3_gate;
 
 static int counting_task(void *arg, void **result)
 {
     intptr_t v = (intptr_t)arg;
     atomic_fetch_add(&calls[v], 1);
     if (v == 3)
-        gate_pass(&item3_gate);
+        latch_pass(&item3_gate);
     *result = arg;
     return 0;
 }
@@ -312,16 +280,16 @@ static int opener_task(void *arg, void **result)
     while (crew_now_ns() < give_up) {
         if (crew_pool_get_stats(p, &st) == 0 && st.cancelled >= 3)
             break;
-        sleep_us(500);
+        nap_us(500);
     }
-    gate_open(&item3_gate);
+    latch_open(&item3_gate);
     return st.cancelled >= 3 ? 0 : 1;
 }
 
 static void test_destroy_midway(void)
 {
-    crew_pool *p = new_pool(1);
-    crew_pool *helper = new_pool(1);
+    crew_pool *p = make_pool_idle(1, 0);
+    crew_pool *helper = make_pool_idle(1, 0);
     size_t n = 50;
     void **in = make_inputs(n);
     for (int i = 0; i < 64; i++)
@@ -338,7 +306,7 @@ static void test_destroy_midway(void)
     /* Items 3..6 are submitted now; wait until item 3 holds the worker. */
     int64_t give_up = crew_now_ns() + 5000000000LL;
     while (atomic_load(&calls[3]) == 0 && crew_now_ns() < give_up)
-        sleep_us(200);
+        nap_us(200);
     crew_future *op;
     CHECK_OK(crew_pool_submit(helper, opener_task, p, &op));
     CHECK_OK(crew_map_destroy(m));
@@ -351,7 +319,7 @@ static void test_destroy_midway(void)
     CHECK_OK(crew_pool_destroy(helper));
 
     /* Destroy right after create, and with nothing consumed, many times. */
-    p = new_pool(2);
+    p = make_pool_idle(2, 0);
     in = make_inputs(n);
     for (int r = 0; r < 50; r++) {
         crew_map_options q = {(size_t)(1 + r % 4), (size_t)(r % 3)};
@@ -369,7 +337,7 @@ static void test_destroy_midway(void)
  * report CREW_ESHUTDOWN, each at its items; iteration still ends. */
 static void test_shutdown_midway(void)
 {
-    crew_pool *p = new_pool(1);
+    crew_pool *p = make_pool_idle(1, 0);
     size_t n = 20;
     void **in = make_inputs(n);
     atomic_store(&first_gate.open, 0);
@@ -379,9 +347,9 @@ static void test_shutdown_midway(void)
     CHECK_OK(crew_map_create(&m, p, gated_first_task, in, n, &o));
     int64_t give_up = crew_now_ns() + 5000000000LL;
     while (!atomic_load(&first_started) && crew_now_ns() < give_up)
-        sleep_us(200);
+        nap_us(200);
     CHECK_OK(crew_pool_shutdown(p, false, true)); /* cancels items 1, 2 */
-    gate_open(&first_gate);
+    latch_open(&first_gate);
     size_t k = 0;
     int rc;
     size_t idx;
@@ -464,7 +432,7 @@ static int mapping_task(void *arg, void **result)
 
 static void test_inside_task(void)
 {
-    crew_pool *p = new_pool(1);
+    crew_pool *p = make_pool_idle(1, 0);
     nested t = {p, 0};
     crew_future *f;
     CHECK_OK(crew_pool_submit(p, mapping_task, &t, &f));

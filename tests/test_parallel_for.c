@@ -8,17 +8,7 @@
 #include <string.h>
 
 #include "check.h"
-
-static crew_pool *make_pool(unsigned workers)
-{
-    crew_pool_options o;
-    crew_pool_options_init(&o);
-    o.workers = workers;
-    o.idle_timeout_ns = -1;
-    crew_pool *p = NULL;
-    CHECK_OK(crew_pool_create(&p, &o));
-    return p;
-}
+#include "support.h"
 
 enum { SPAN = 20000 };
 

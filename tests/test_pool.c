@@ -13,75 +13,10 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "support.h"
 #include "scheduler.h" /* crew__pool_max_workers */
 
-/* ---- helpers ------------------------------------------------------------ */
-
-/* A gate: gate_pass blocks until gate_open has been called. */
-typedef struct gate {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int open; /* protected by mu */
-} gate;
-#define GATE_INIT {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0}
-
-static void gate_open(gate *g)
-{
-    pthread_mutex_lock(&g->mu);
-    g->open = 1;
-    pthread_cond_broadcast(&g->cv);
-    pthread_mutex_unlock(&g->mu);
-}
-
-static void gate_pass(gate *g)
-{
-    pthread_mutex_lock(&g->mu);
-    while (!g->open)
-        pthread_cond_wait(&g->cv, &g->mu);
-    pthread_mutex_unlock(&g->mu);
-}
-
-static void nap_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-/* Polls cond every millisecond for up to 5 s; the caller CHECKs it after. */
-#define POLL(cond)                                                         \
-    do {                                                                   \
-        int64_t poll_end_ = crew_now_ns() + 5000000000LL;                  \
-        while (!(cond) && crew_now_ns() < poll_end_)                       \
-            nap_ms(1);                                                     \
-    } while (0)
-
-static crew_pool_stats stats_of(crew_pool *p)
-{
-    crew_pool_stats s;
-    memset(&s, 0xff, sizeof s);
-    CHECK_OK(crew_pool_get_stats(p, &s));
-    return s;
-}
-
-static crew_pool *make_pool(unsigned workers)
-{
-    crew_pool_options o;
-    crew_pool_options_init(&o);
-    o.workers = workers;
-    o.idle_timeout_ns = -1;
-    crew_pool *p = NULL;
-    CHECK_OK(crew_pool_create(&p, &o));
-    return p;
-}
-
 /* ---- tasks -------------------------------------------------------------- */
-
-static int task_noop(void *arg, void **result)
-{
-    (void)arg;
-    (void)result;
-    return 0;
-}
 
 static int task_double(void *arg, void **result)
 {
@@ -96,28 +31,6 @@ static int task_fail(void *arg, void **result)
 {
     *result = &failure_marker;
     return (int)(intptr_t)arg;
-}
-
-static int task_count(void *arg, void **result)
-{
-    (void)result;
-    atomic_fetch_add((atomic_int *)arg, 1);
-    return 0;
-}
-
-/* Signals `started`, then blocks until `release` opens. */
-typedef struct blocker {
-    gate started;
-    gate release;
-} blocker;
-
-static int task_block(void *arg, void **result)
-{
-    blocker *b = arg;
-    (void)result;
-    gate_open(&b->started);
-    gate_pass(&b->release);
-    return 0;
 }
 
 /* ---- tests -------------------------------------------------------------- */
@@ -252,29 +165,12 @@ static void test_results_and_errors(void)
 
 /* Cleanup runs exactly once for a task that never runs, never for one that
  * runs, and never when submit fails. */
-typedef struct slot {
-    atomic_int ran;
-    atomic_int cleaned;
-} slot;
-
-static int task_slot(void *arg, void **result)
-{
-    (void)result;
-    atomic_fetch_add(&((slot *)arg)->ran, 1);
-    return 0;
-}
-
-static void cleanup_slot(void *arg)
-{
-    atomic_fetch_add(&((slot *)arg)->cleaned, 1);
-}
-
 static void test_cleanup_ownership(void)
 {
     crew_pool *p = make_pool(1);
     enum { N = 20 };
     static slot slots[N];
-    blocker b = {GATE_INIT, GATE_INIT};
+    blocker b = BLOCKER_INIT;
     crew_future *fb, *fs[N];
     CHECK_OK(crew_pool_submit(p, task_block, &b, &fb));
     gate_pass(&b.started); /* the only worker is busy now */
@@ -290,7 +186,7 @@ static void test_cleanup_ownership(void)
     CHECK_OK(crew_pool_shutdown(p, true, false));
 
     /* A failed submit calls nothing: arg is still ours. */
-    slot late = {0, 0};
+    slot late = {0};
     crew_future *fl = NULL;
     CHECK_RC(crew_pool_submit_ex(p, task_slot, &late, cleanup_slot, &fl), CREW_ESHUTDOWN);
     CHECK_RC(crew_pool_submit_ex(p, task_slot, &late, cleanup_slot, NULL), CREW_ESHUTDOWN);
@@ -333,7 +229,7 @@ static void test_stats_scenario(void)
     CHECK_EQ(s.queued, 0);
     CHECK_EQ(s.running, 0);
 
-    blocker b = {GATE_INIT, GATE_INIT};
+    blocker b = BLOCKER_INIT;
     crew_future *fa, *fb, *fc, *fd, *fe;
     CHECK_OK(crew_pool_submit(p, task_block, &b, &fa));
     gate_pass(&b.started);
@@ -445,7 +341,7 @@ static void test_unobserved(void)
     POLL(stats_of(p).unobserved == 2);
 
     /* 5. Released before it even ran: counted once it fails. */
-    blocker b = {GATE_INIT, GATE_INIT};
+    blocker b = BLOCKER_INIT;
     crew_future *fb, *fb2;
     CHECK_OK(crew_pool_submit(p, task_block, &b, &fb));
     CHECK_OK(crew_pool_submit(p, task_block, &b, &fb2)); /* both workers busy */

@@ -10,70 +10,9 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "support.h"
 
 /* ---- helpers ------------------------------------------------------------ */
-
-typedef struct gate {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int open; /* protected by mu */
-} gate;
-#define GATE_INIT {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0}
-
-static void gate_open(gate *g)
-{
-    pthread_mutex_lock(&g->mu);
-    g->open = 1;
-    pthread_cond_broadcast(&g->cv);
-    pthread_mutex_unlock(&g->mu);
-}
-
-static void gate_pass(gate *g)
-{
-    pthread_mutex_lock(&g->mu);
-    while (!g->open)
-        pthread_cond_wait(&g->cv, &g->mu);
-    pthread_mutex_unlock(&g->mu);
-}
-
-static void nap_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-#define POLL(cond)                                                         \
-    do {                                                                   \
-        int64_t poll_end_ = crew_now_ns() + 5000000000LL;                  \
-        while (!(cond) && crew_now_ns() < poll_end_)                       \
-            nap_ms(1);                                                     \
-    } while (0)
-
-static crew_pool_stats stats_of(crew_pool *p)
-{
-    crew_pool_stats s;
-    memset(&s, 0xff, sizeof s);
-    CHECK_OK(crew_pool_get_stats(p, &s));
-    return s;
-}
-
-static crew_pool *make_pool(unsigned workers, int64_t idle_ns)
-{
-    crew_pool_options o;
-    crew_pool_options_init(&o);
-    o.workers = workers;
-    o.idle_timeout_ns = idle_ns;
-    crew_pool *p = NULL;
-    CHECK_OK(crew_pool_create(&p, &o));
-    return p;
-}
-
-static int task_noop(void *arg, void **result)
-{
-    (void)arg;
-    (void)result;
-    return 0;
-}
 
 static void run_one(crew_pool *p)
 {
@@ -81,39 +20,6 @@ static void run_one(crew_pool *p)
     CHECK_OK(crew_pool_submit(p, task_noop, NULL, &f));
     CHECK_OK(crew_future_result(f, NULL, NULL));
     crew_future_release(f);
-}
-
-typedef struct blocker {
-    gate started;
-    gate release;
-} blocker;
-
-static int task_block(void *arg, void **result)
-{
-    blocker *b = arg;
-    (void)result;
-    gate_open(&b->started);
-    gate_pass(&b->release);
-    return 0;
-}
-
-typedef struct slot {
-    atomic_int ran;
-    atomic_int cleaned;
-    atomic_int called_back;
-    pthread_t callback_thread; /* written by the callback, read after */
-} slot;
-
-static int task_slot(void *arg, void **result)
-{
-    (void)result;
-    atomic_fetch_add(&((slot *)arg)->ran, 1);
-    return 0;
-}
-
-static void cleanup_slot(void *arg)
-{
-    atomic_fetch_add(&((slot *)arg)->cleaned, 1);
 }
 
 static void callback_slot(crew_future *f, void *ctx)
@@ -128,7 +34,7 @@ static void callback_slot(crew_future *f, void *ctx)
 
 static void test_lazy_start(void)
 {
-    crew_pool *p = make_pool(4, -1);
+    crew_pool *p = make_pool(4);
     crew_pool_stats s = stats_of(p);
     CHECK_EQ(s.workers_alive, 0); /* no thread before the first submit */
     for (int i = 0; i < 5; i++) {
@@ -145,7 +51,7 @@ static void test_lazy_start(void)
 
 static void test_idle_retirement(void)
 {
-    crew_pool *p = make_pool(2, 50 * 1000000LL);
+    crew_pool *p = make_pool_idle(2, 50 * 1000000LL);
     run_one(p);
     POLL(stats_of(p).workers_alive == 0);
     CHECK_EQ(stats_of(p).workers_alive, 0);
@@ -155,7 +61,7 @@ static void test_idle_retirement(void)
     CHECK_OK(crew_pool_destroy(p));
 
     /* idle_timeout_ns < 0: the worker never retires. */
-    p = make_pool(2, -1);
+    p = make_pool(2);
     run_one(p);
     for (int i = 0; i < 30; i++) {
         nap_ms(10);
@@ -248,19 +154,11 @@ static int task_check_init(void *arg, void **result)
     return 0;
 }
 
-typedef struct meet {
-    atomic_int arrived;
-    int want;
-} meet;
-
-/* Waits (up to 5 s) until `want` tasks are running at once. */
+/* Waits (up to 5 s) until `want` tasks are running at once; fails if not. */
 static int task_meet(void *arg, void **result)
 {
-    meet *m = arg;
     (void)result;
-    atomic_fetch_add(&m->arrived, 1);
-    POLL(atomic_load(&m->arrived) >= m->want);
-    return atomic_load(&m->arrived) >= m->want ? 0 : 1;
+    return meet_arrive(arg) ? 0 : 1;
 }
 
 static void test_init_ok(void)
@@ -380,7 +278,7 @@ static int task_nap_count(void *arg, void **result)
 
 static void test_shutdown_waits(void)
 {
-    crew_pool *p = make_pool(1, -1);
+    crew_pool *p = make_pool(1);
     atomic_int count = 0;
     enum { N = 20 };
     crew_future *fs[N];
@@ -398,7 +296,7 @@ static void test_shutdown_waits(void)
     CHECK_OK(crew_pool_destroy(p));
 
     /* shutdown without wait: queued tasks still run; a later wait waits. */
-    p = make_pool(1, -1);
+    p = make_pool(1);
     count = 0;
     for (int i = 0; i < N; i++)
         CHECK_OK(crew_pool_submit(p, task_nap_count, &count, NULL));
@@ -409,7 +307,7 @@ static void test_shutdown_waits(void)
     CHECK_OK(crew_pool_destroy(p));
 
     /* destroy with tasks queued: waits for them, futures stay usable. */
-    p = make_pool(1, -1);
+    p = make_pool(1);
     count = 0;
     for (int i = 0; i < N; i++)
         CHECK_OK(crew_pool_submit(p, task_nap_count, &count, &fs[i]));
@@ -435,8 +333,8 @@ static void *waiter_main(void *arg)
 
 static void test_shutdown_cancel_pending(void)
 {
-    crew_pool *p = make_pool(1, -1);
-    blocker b = {GATE_INIT, GATE_INIT};
+    crew_pool *p = make_pool(1);
+    blocker b = BLOCKER_INIT;
     crew_future *fa;
     CHECK_OK(crew_pool_submit(p, task_block, &b, &fa));
     gate_pass(&b.started);
@@ -521,7 +419,7 @@ static int task_shutdown_nowait(void *arg, void **result)
 
 static void test_from_inside_task(void)
 {
-    crew_pool *p = make_pool(2, -1);
+    crew_pool *p = make_pool(2);
     inside in = {p, NULL, 99, 99, 99, 99};
     crew_future *f;
     CHECK_OK(crew_pool_submit(p, task_inside, &in, &f));
@@ -551,7 +449,7 @@ static int task_destroy_other(void *arg, void **result)
 
 static void test_destroy_from_other_pool(void)
 {
-    crew_pool *a = make_pool(1, -1), *b = make_pool(1, -1);
+    crew_pool *a = make_pool(1), *b = make_pool(1);
     atomic_int count = 0;
     for (int i = 0; i < 10; i++)
         CHECK_OK(crew_pool_submit(b, task_nap_count, &count, NULL));
@@ -590,7 +488,7 @@ static void test_shutdown_race(void)
     static slot slots[N];
     for (int round = 0; round < ROUNDS; round++) {
         memset(slots, 0, sizeof slots);
-        crew_pool *p = make_pool(2, -1);
+        crew_pool *p = make_pool(2);
         crew_future *fs[N];
         for (int i = 0; i < N; i++) {
             CHECK_OK(crew_pool_submit_ex(p, task_slot, &slots[i], cleanup_slot, &fs[i]));

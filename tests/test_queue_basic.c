@@ -7,9 +7,7 @@
 #include <string.h>
 
 #include "check.h"
-
-#define P(i) ((void *)(uintptr_t)(i))
-#define I(p) ((long)(uintptr_t)(p))
+#include "support.h"
 
 static crew_queue *make(crew_queue_kind kind, size_t maxsize, crew_compare_fn cmp)
 {

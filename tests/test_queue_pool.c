@@ -6,10 +6,7 @@
 #include <stdint.h>
 
 #include "check.h"
-
-#define P(i) ((void *)(uintptr_t)(i))
-#define I(p) ((long)(uintptr_t)(p))
-#define MS 1000000LL
+#include "support.h"
 
 static int get_task(void *arg, void **result)
 {

@@ -11,17 +11,8 @@
 #include <time.h>
 
 #include "check.h"
+#include "support.h"
 #include "queue_impl.h"
-
-#define P(i) ((void *)(uintptr_t)(i))
-#define I(p) ((long)(uintptr_t)(p))
-#define MS 1000000LL
-
-static int by_value(const void *a, const void *b, void *ctx)
-{
-    (void)ctx;
-    return I(a) < I(b) ? -1 : I(a) > I(b);
-}
 
 struct config {
     const char *name;
@@ -74,11 +65,7 @@ static crew_queue *make(const struct config *c, struct drops *d)
 /* Waits (up to 10 s) until n threads are inside waiting paths of q. */
 static void wait_blocked(crew_queue *q, unsigned n)
 {
-    int64_t end = crew_now_ns() + 10000 * MS;
-    while (atomic_load(&q->blocked) != n && crew_now_ns() < end) {
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
-    }
+    POLL_NS(atomic_load(&q->blocked) == n, 10000 * MS);
     CHECK_EQ(atomic_load(&q->blocked), n);
 }
 
@@ -232,8 +219,7 @@ static void test_blocked_joiners(const struct config *c)
     CHECK_RC(crew_queue_destroy(q), CREW_EBUSY);
     CHECK_OK(crew_queue_shutdown(q, false));
     /* they woke, re-checked and sleep again */
-    struct timespec ts = {0, 30 * 1000000L};
-    nanosleep(&ts, NULL);
+    nap_ms(30);
     wait_blocked(q, NW);
     for (int i = 0; i < NW; i++)
         CHECK_EQ(w[i].rc, -999);

@@ -9,16 +9,7 @@
 #include <time.h>
 
 #include "check.h"
-
-#define P(i) ((void *)(uintptr_t)(i))
-#define I(p) ((long)(uintptr_t)(p))
-#define MS 1000000LL
-
-static int by_value(const void *a, const void *b, void *ctx)
-{
-    (void)ctx;
-    return I(a) < I(b) ? -1 : I(a) > I(b);
-}
+#include "support.h"
 
 struct config {
     const char *name;
@@ -54,12 +45,6 @@ static void fill(crew_queue *q)
     for (size_t i = 0; i < n; i++)
         CHECK_OK(crew_queue_try_put(q, P(i + 1)));
     CHECK(crew_queue_full(q));
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
 }
 
 /* ---- timeouts that expire ------------------------------------------------ */
@@ -159,7 +144,7 @@ struct helper {
 static void *helper_main(void *arg)
 {
     struct helper *h = arg;
-    sleep_ms(h->delay_ms);
+    nap_ms(h->delay_ms);
     void *x;
     if (h->what == 0)
         h->rc = crew_queue_put(h->q, P(42));

@@ -12,11 +12,8 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "support.h"
 #include "queue_simple.h"
-
-#define P(i) ((void *)(uintptr_t)(i))
-#define I(p) ((long)(uintptr_t)(p))
-#define MS 1000000LL
 
 static void test_bad_args(void)
 {
@@ -143,11 +140,7 @@ static void test_destroy(void)
     pthread_t t;
     CHECK_EQ(pthread_create(&t, NULL, getter_main, &g), 0);
     /* Wait until the getter is inside its blocking path. */
-    int64_t end = crew_now_ns() + 10000 * MS;
-    while (atomic_load(&q->blocked) == 0 && crew_now_ns() < end) {
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
-    }
+    POLL_NS(atomic_load(&q->blocked) != 0, 10000 * MS);
     CHECK_EQ(atomic_load(&q->blocked), 1);
     CHECK_RC(crew_squeue_destroy(q, NULL, NULL), CREW_EBUSY);
     CHECK_OK(crew_squeue_put(q, P(77)));
@@ -204,11 +197,7 @@ static void test_signal_wakes_consumer(void)
      * sleeps so the handler runs on this thread. */
     struct itimerval it = {{0, 0}, {0, 50000}};
     setitimer(ITIMER_REAL, &it, NULL);
-    int64_t end = crew_now_ns() + 10000 * MS;
-    while (signal_count == 0 && crew_now_ns() < end) {
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
-    }
+    POLL_NS(signal_count != 0, 10000 * MS);
     pthread_join(t, NULL);
     CHECK_EQ(signal_count, 1);
     CHECK_OK(g.rc);

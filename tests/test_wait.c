@@ -8,34 +8,12 @@
 #include <time.h>
 
 #include "check.h"
+#include "support.h"
 
 /* ---- gates: a task blocks until the test opens its gate --------------- */
 
-typedef struct gate {
-    atomic_int open;
-} gate;
-
-static void sleep_us(long us)
-{
-    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
-    nanosleep(&ts, NULL);
-}
-
-static void gate_open(gate *g)
-{
-    atomic_store(&g->open, 1);
-}
-
-/* Polls with short sleeps; gives up after 10 s so a bug cannot hang ctest. */
-static void gate_pass(gate *g)
-{
-    int64_t give_up = crew_now_ns() + 10 * 1000000000LL;
-    while (!atomic_load(&g->open) && crew_now_ns() < give_up)
-        sleep_us(200);
-}
-
 typedef struct job {
-    gate *g;    /* NULL: no gate */
+    latch *g;   /* NULL: no gate */
     int status; /* what the task returns */
 } job;
 
@@ -43,31 +21,9 @@ static int job_task(void *arg, void **result)
 {
     job *j = arg;
     if (j->g)
-        gate_pass(j->g);
+        latch_pass(j->g);
     *result = j;
     return j->status;
-}
-
-static int quick_task(void *arg, void **result)
-{
-    *result = arg;
-    return 0;
-}
-
-static crew_pool *new_pool(unsigned workers)
-{
-    crew_pool_options o;
-    crew_pool_options_init(&o);
-    o.workers = workers;
-    crew_pool *p = NULL;
-    CHECK_OK(crew_pool_create(&p, &o));
-    return p;
-}
-
-static void release_all(crew_future **fs, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        crew_future_release(fs[i]);
 }
 
 /* ---- tests ----------------------------------------------------------- */
@@ -83,9 +39,9 @@ static void test_args(void)
     crew_future *nul[2] = {NULL, NULL};
     CHECK_RC(crew_wait(nul, 2, CREW_ALL_COMPLETED, NULL, NULL), CREW_EINVAL);
 
-    crew_pool *p = new_pool(1);
+    crew_pool *p = make_pool_idle(1, 0);
     crew_future *f = NULL;
-    CHECK_OK(crew_pool_submit(p, quick_task, NULL, &f));
+    CHECK_OK(crew_pool_submit(p, task_value, NULL, &f));
     crew_future *fs[2] = {f, NULL};
     CHECK_RC(crew_wait(fs, 2, CREW_ALL_COMPLETED, NULL, NULL), CREW_EINVAL);
     CHECK_RC(crew_wait(fs, 1, (crew_wait_mode)0, NULL, NULL), CREW_EINVAL);
@@ -101,8 +57,8 @@ static void test_args(void)
 /* FIRST_COMPLETED and ALL_COMPLETED with gates opened in the order 2, 0, 1. */
 static void test_forced_order(void)
 {
-    crew_pool *p = new_pool(3);
-    gate g[3] = {{0}, {0}, {0}};
+    crew_pool *p = make_pool_idle(3, 0);
+    latch g[3] = {{0}, {0}, {0}};
     job j[3];
     crew_future *fs[3];
     for (int i = 0; i < 3; i++) {
@@ -125,7 +81,7 @@ static void test_forced_order(void)
     CHECK_RC(crew_wait_until(fs, 3, CREW_FIRST_COMPLETED, done, &nd, crew_now_ns() - 1),
              CREW_ETIMEDOUT);
 
-    gate_open(&g[2]);
+    latch_open(&g[2]);
     CHECK_OK(crew_wait(fs, 3, CREW_FIRST_COMPLETED, done, &nd));
     CHECK_EQ(nd, 1);
     CHECK(!done[0] && !done[1] && done[2]);
@@ -140,12 +96,12 @@ static void test_forced_order(void)
     CHECK_OK(crew_wait(fs, 3, CREW_FIRST_COMPLETED, NULL, &nd));
     CHECK_EQ(nd, 1);
     /* Among the two unfinished ones, the next to finish is fs[0]. */
-    gate_open(&g[0]);
+    latch_open(&g[0]);
     CHECK_OK(crew_wait(fs, 2, CREW_FIRST_COMPLETED, done, &nd));
     CHECK_EQ(nd, 1);
     CHECK(done[0] && !done[1]);
 
-    gate_open(&g[1]);
+    latch_open(&g[1]);
     CHECK_OK(crew_wait_until(fs, 3, CREW_ALL_COMPLETED, done, &nd, crew_now_ns() + 10000000000LL));
     CHECK_EQ(nd, 3);
     CHECK(done[0] && done[1] && done[2]);
@@ -155,8 +111,8 @@ static void test_forced_order(void)
 
 static void test_first_exception(void)
 {
-    crew_pool *p = new_pool(3);
-    gate g[3] = {{0}, {0}, {0}};
+    crew_pool *p = make_pool_idle(3, 0);
+    latch g[3] = {{0}, {0}, {0}};
     job j[3] = {{&g[0], 0}, {&g[1], 7}, {&g[2], 0}};
     crew_future *fs[3];
     for (int i = 0; i < 3; i++)
@@ -165,7 +121,7 @@ static void test_first_exception(void)
     size_t nd;
 
     /* fs[0] succeeds: no exception and not all done, so still waiting. */
-    gate_open(&g[0]);
+    latch_open(&g[0]);
     CHECK_OK(crew_wait(fs, 1, CREW_ALL_COMPLETED, NULL, NULL));
     int64_t t0 = crew_now_ns();
     CHECK_RC(crew_wait_timed(fs, 3, CREW_FIRST_EXCEPTION, done, &nd, 40000000), CREW_ETIMEDOUT);
@@ -174,7 +130,7 @@ static void test_first_exception(void)
     CHECK(done[0] && !done[1] && !done[2]);
 
     /* fs[1] fails: FIRST_EXCEPTION returns with fs[2] still running. */
-    gate_open(&g[1]);
+    latch_open(&g[1]);
     CHECK_OK(crew_wait(fs, 3, CREW_FIRST_EXCEPTION, done, &nd));
     CHECK_EQ(nd, 2);
     CHECK(done[0] && done[1] && !done[2]);
@@ -183,20 +139,20 @@ static void test_first_exception(void)
     int err = 0;
     CHECK_RC(crew_future_result(fs[1], NULL, &err), CREW_ETASK);
     CHECK_EQ(err, 7);
-    gate_open(&g[2]);
+    latch_open(&g[2]);
     CHECK_OK(crew_wait(fs, 3, CREW_ALL_COMPLETED, NULL, NULL));
     release_all(fs, 3);
 
     /* None fails: FIRST_EXCEPTION is ALL_COMPLETED. */
-    gate h[2] = {{0}, {0}};
+    latch h[2] = {{0}, {0}};
     job k[2] = {{&h[0], 0}, {&h[1], 0}};
     for (int i = 0; i < 2; i++)
         CHECK_OK(crew_pool_submit(p, job_task, &k[i], &fs[i]));
-    gate_open(&h[1]);
+    latch_open(&h[1]);
     CHECK_OK(crew_wait(fs + 1, 1, CREW_ALL_COMPLETED, NULL, NULL));
     CHECK_RC(crew_wait_timed(fs, 2, CREW_FIRST_EXCEPTION, done, &nd, 20000000), CREW_ETIMEDOUT);
     CHECK_EQ(nd, 1);
-    gate_open(&h[0]);
+    latch_open(&h[0]);
     CHECK_OK(crew_wait(fs, 2, CREW_FIRST_EXCEPTION, done, &nd));
     CHECK_EQ(nd, 2);
     CHECK(done[0] && done[1]);
@@ -207,13 +163,13 @@ static void test_first_exception(void)
 /* A cancelled future counts as finished, not as an exception. */
 static void test_cancelled(void)
 {
-    crew_pool *p = new_pool(1);
-    gate g = {0};
-    job blocker = {&g, 0};
+    crew_pool *p = make_pool_idle(1, 0);
+    latch g = {0};
+    job holder = {&g, 0};
     crew_future *b, *fs[2];
-    CHECK_OK(crew_pool_submit(p, job_task, &blocker, &b)); /* holds the worker */
-    CHECK_OK(crew_pool_submit(p, quick_task, NULL, &fs[0]));
-    CHECK_OK(crew_pool_submit(p, quick_task, NULL, &fs[1]));
+    CHECK_OK(crew_pool_submit(p, job_task, &holder, &b)); /* holds the worker */
+    CHECK_OK(crew_pool_submit(p, task_value, NULL, &fs[0]));
+    CHECK_OK(crew_pool_submit(p, task_value, NULL, &fs[1]));
     CHECK(crew_future_cancel(fs[0]));
 
     bool done[2];
@@ -229,7 +185,7 @@ static void test_cancelled(void)
     CHECK_OK(crew_wait(fs, 2, CREW_ALL_COMPLETED, done, &nd));
     CHECK_EQ(nd, 2);
     CHECK_RC(crew_future_try_result(fs[1], NULL, NULL), CREW_ECANCELLED);
-    gate_open(&g);
+    latch_open(&g);
     CHECK_OK(crew_future_wait(b));
     crew_future_release(b);
     release_all(fs, 2);
@@ -239,8 +195,8 @@ static void test_cancelled(void)
 /* The same future twice: counted per entry, waited for once. */
 static void test_duplicates(void)
 {
-    crew_pool *p = new_pool(2);
-    gate g[2] = {{0}, {0}};
+    crew_pool *p = make_pool_idle(2, 0);
+    latch g[2] = {{0}, {0}};
     job j[2] = {{&g[0], 0}, {&g[1], 3}};
     crew_future *a, *b;
     CHECK_OK(crew_pool_submit(p, job_task, &j[0], &a));
@@ -250,12 +206,12 @@ static void test_duplicates(void)
     size_t nd;
     CHECK_RC(crew_wait_timed(fs, 5, CREW_ALL_COMPLETED, done, &nd, 10000000), CREW_ETIMEDOUT);
     CHECK_EQ(nd, 0);
-    gate_open(&g[0]);
+    latch_open(&g[0]);
     CHECK_OK(crew_wait(fs, 5, CREW_FIRST_COMPLETED, done, &nd));
     CHECK_EQ(nd, 3);
     CHECK(done[0] && !done[1] && done[2] && done[3] && !done[4]);
     CHECK_RC(crew_wait_timed(fs, 5, CREW_ALL_COMPLETED, done, &nd, 10000000), CREW_ETIMEDOUT);
-    gate_open(&g[1]);
+    latch_open(&g[1]);
     CHECK_OK(crew_wait(fs, 5, CREW_FIRST_EXCEPTION, done, &nd));
     CHECK_EQ(nd, 5);
     crew_future *dup[2] = {b, b};
@@ -306,7 +262,7 @@ static void test_wait_inside_task(void)
 {
     crew_wait_mode modes[3] = {CREW_FIRST_COMPLETED, CREW_FIRST_EXCEPTION, CREW_ALL_COMPLETED};
     for (int m = 0; m < 3; m++) {
-        crew_pool *p = new_pool(1);
+        crew_pool *p = make_pool_idle(1, 0);
         nested n = {p, modes[m], 0};
         crew_future *f;
         CHECK_OK(crew_pool_submit(p, waiting_task, &n, &f));
@@ -321,12 +277,12 @@ static void test_wait_inside_task(void)
  * their callbacks back (for ASan and TSan: the waiter is freed once). */
 static void test_races(void)
 {
-    crew_pool *p = new_pool(2);
+    crew_pool *p = make_pool_idle(2, 0);
     enum { ROUNDS = 300, N = 6 };
     for (int r = 0; r < ROUNDS; r++) {
         crew_future *fs[N];
         for (intptr_t i = 0; i < N; i++)
-            CHECK_OK(crew_pool_submit(p, quick_task, (void *)i, &fs[i]));
+            CHECK_OK(crew_pool_submit(p, task_value, (void *)i, &fs[i]));
         size_t nd;
         crew_wait_mode mode = (crew_wait_mode)(1 + r % 3);
         int rc = crew_wait_timed(fs, N, mode, NULL, &nd, (r % 5) * 20000);
@@ -360,9 +316,9 @@ static int waiter_task(void *arg, void **result)
 
 static void test_many_waiters(void)
 {
-    crew_pool *p = new_pool(2);
-    crew_pool *q = new_pool(3);
-    gate g[2] = {{0}, {0}};
+    crew_pool *p = make_pool_idle(2, 0);
+    crew_pool *q = make_pool_idle(3, 0);
+    latch g[2] = {{0}, {0}};
     job j[2] = {{&g[0], 0}, {&g[1], 5}};
     crew_future *fs[2], *ws[3];
     for (int i = 0; i < 2; i++)
@@ -372,13 +328,13 @@ static void test_many_waiters(void)
                         {fs, 2, CREW_ALL_COMPLETED, 0}};
     for (int i = 0; i < 3; i++)
         CHECK_OK(crew_pool_submit(q, waiter_task, &wa[i], &ws[i]));
-    sleep_us(5000); /* let them block (not required for correctness) */
+    nap_us(5000); /* let them block (not required for correctness) */
     /* Not waiting for ws[0] before opening g[1]: a waiting worker may run
      * another waiter task nested on its stack (it helps while it waits), and
      * then ws[0] cannot return before that one does. */
-    gate_open(&g[0]);
-    sleep_us(2000);
-    gate_open(&g[1]);
+    latch_open(&g[0]);
+    nap_us(2000);
+    latch_open(&g[1]);
     for (int i = 0; i < 3; i++)
         CHECK_OK(crew_future_result(ws[i], NULL, NULL));
     CHECK(wa[0].ndone >= 1);
