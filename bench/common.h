@@ -210,6 +210,53 @@ static inline void bench_w6_report(const char *peer, long base_kb, long peak_kb,
     bench_result("W6", peer, "peak_mb", (double)peak_kb / 1024.0, ok);
 }
 
+/* W5: the same ~200 us task everywhere.  The state every W5 program shares:
+ * the chain length and one output slot per task, compared at the end with a
+ * sequential run of the same tasks. */
+struct bench_w5 {
+    uint64_t iters;
+    uint64_t *out;
+};
+
+static inline struct bench_w5 *bench_w5(void)
+{
+    static struct bench_w5 state;
+    return &state;
+}
+
+/* Task i of W5, run by the pool under test. */
+static inline void bench_w5_task(uint64_t i)
+{
+    bench_w5()->out[i] = bench_spin(bench_w5()->iters, i);
+}
+
+/* Runs the n tasks one after another into *ref (allocated here), prepares
+ * the output slots for the pool run, and returns the sequential time. */
+static inline int64_t bench_w5_sequential(long n, long iters, uint64_t **ref)
+{
+    uint64_t *seq = (uint64_t *)calloc((size_t)n, sizeof *seq);
+    bench_w5()->out = (uint64_t *)calloc((size_t)n, sizeof *seq);
+    bench_w5()->iters = (uint64_t)iters;
+    int64_t t0 = bench_now_ns();
+    for (long i = 0; i < n; i++)
+        seq[i] = bench_spin(bench_w5()->iters, (uint64_t)i);
+    *ref = seq;
+    return bench_now_ns() - t0;
+}
+
+static inline void bench_w5_report(const char *peer, int64_t seq_ns, int64_t pool_ns, int ok);
+
+/* Checks the pool's outputs against ref, reports, and frees both. */
+static inline void bench_w5_finish(const char *peer, int64_t seq_ns, int64_t pool_ns, long n,
+                                   uint64_t *ref, int ok)
+{
+    ok = ok && memcmp(ref, bench_w5()->out, (size_t)n * sizeof *ref) == 0;
+    bench_w5_report(peer, seq_ns, pool_ns, ok);
+    free(ref);
+    free(bench_w5()->out);
+    bench_w5()->out = NULL;
+}
+
 /* W5 report. */
 static inline void bench_w5_report(const char *peer, int64_t seq_ns, int64_t pool_ns, int ok)
 {

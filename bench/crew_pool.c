@@ -186,26 +186,19 @@ static void w4(long n)
 }
 
 /* ---- W5 ----------------------------------------------------------------- */
-static uint64_t w5_iters;
-static uint64_t *w5_out;
 
 static int spin_task(void *arg, void **result)
 {
     uintptr_t i = (uintptr_t)arg;
     (void)result;
-    w5_out[i] = bench_spin(w5_iters, i);
+    bench_w5_task(i);
     return 0;
 }
 
 static void w5(long n, long iters)
 {
-    uint64_t *seq = calloc((size_t)n, sizeof *seq);
-    w5_out = calloc((size_t)n, sizeof *w5_out);
-    w5_iters = (uint64_t)iters;
-    int64_t t0 = bench_now_ns();
-    for (long i = 0; i < n; i++)
-        seq[i] = bench_spin(w5_iters, (uint64_t)i);
-    int64_t t1 = bench_now_ns();
+    uint64_t *seq;
+    int64_t seq_ns = bench_w5_sequential(n, iters, &seq);
     crew_pool *p = new_pool();
     warm_up(p);
     int64_t t2 = bench_now_ns();
@@ -221,10 +214,7 @@ static void w5(long n, long iters)
     if (rc != 0)
         fail(rc, "crew_pool_shutdown");
     crew_pool_destroy(p);
-    bench_w5_report(PEER, t1 - t0, t3 - t2,
-                    ok_so_far() && memcmp(seq, w5_out, (size_t)n * sizeof *seq) == 0);
-    free(seq);
-    free(w5_out);
+    bench_w5_finish(PEER, seq_ns, t3 - t2, n, seq, ok_so_far());
 }
 
 /* ---- W6: pending tasks with futures kept ------------------------------- */

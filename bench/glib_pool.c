@@ -125,34 +125,25 @@ static void w4(long n)
 }
 
 /* W5: data = task index + 1 (non-NULL). */
-static uint64_t w5_iters;
-static uint64_t *w5_out;
 
 static void spin_task(gpointer data, gpointer user_data)
 {
     (void)user_data;
     uintptr_t i = (uintptr_t)data - 1;
-    w5_out[i] = bench_spin(w5_iters, i);
+    bench_w5_task(i);
 }
 
 static void w5(long n, long iters)
 {
-    uint64_t *seq = calloc((size_t)n, sizeof *seq);
-    w5_out = calloc((size_t)n, sizeof *w5_out);
-    w5_iters = (uint64_t)iters;
-    int64_t t0 = bench_now_ns();
-    for (long i = 0; i < n; i++)
-        seq[i] = bench_spin(w5_iters, (uint64_t)i);
-    int64_t t1 = bench_now_ns();
+    uint64_t *seq;
+    int64_t seq_ns = bench_w5_sequential(n, iters, &seq);
     GThreadPool *p = new_pool(spin_task, NULL);
     int64_t t2 = bench_now_ns();
     for (long i = 0; i < n; i++)
         g_thread_pool_push(p, (gpointer)(uintptr_t)(i + 1), NULL);
     g_thread_pool_free(p, FALSE, TRUE);
     int64_t t3 = bench_now_ns();
-    bench_w5_report(PEER, t1 - t0, t3 - t2, memcmp(seq, w5_out, (size_t)n * sizeof *seq) == 0);
-    free(seq);
-    free(w5_out);
+    bench_w5_finish(PEER, seq_ns, t3 - t2, n, seq, 1);
 }
 
 /* W6 */
