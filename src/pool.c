@@ -264,8 +264,9 @@ crew__task *crew__find_work(crew__worker *w, crew__group_impl *only_group)
     crew__task *batch[CREW__INJ_BATCH];
     size_t n = crew__inject_pop_batch(&p->inj, batch, CREW__INJ_BATCH);
     if (n) {
-        /* Keep the rest on our deque, oldest on top so thieves take those
-         * first and we run them in submission order. */
+        /* Keep the rest on our deque, pushed newest first: we pop them in
+         * submission order, and a thief, taking from the other end, gets
+         * the batch's newest task. */
         for (size_t i = n - 1; i >= 1; i--)
             if (crew__deque_push(&w->dq, batch[i]) != 0) {
                 /* Out of memory growing the deque: run it now instead. */
