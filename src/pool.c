@@ -448,7 +448,7 @@ static int crew__idle(crew__worker *w, crew__task **found, bool holding_spin)
         uint64_t want = c - CREW__C_ALIVE;
         if (atomic_compare_exchange_strong_explicit(&p->counts, &c, want, memory_order_seq_cst,
                                                     memory_order_relaxed))
-            return CREW__IDLE_EXIT;
+            return CREW__IDLE_RETIRED; /* ALIVE already dropped by the CAS */
     }
 
     /* Spin phase: a few rounds of looking, if not too many spin already.

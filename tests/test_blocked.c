@@ -1,0 +1,68 @@
+/* test_blocked.c - a worker blocked in a crew wait is not counted as
+ * available: queued work gets a replacement worker, and once the blocked
+ * worker is back the surplus thread retires.
+ *
+ * Pool A has one worker.  Task a1 waits for a future of another pool B,
+ * whose task is held by a gate, so a1's worker finds nothing to help with
+ * and blocks.  A task a2 submitted to A must still run (a replacement worker
+ * starts).  After the gate opens, A has two workers for a limit of one: one
+ * of them must retire, leaving exactly one alive. */
+#include "check.h"
+#include "support.h"
+
+static gate b_gate = GATE_INIT;
+
+static int task_gated(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    gate_pass(&b_gate);
+    return 0;
+}
+
+static int task_wait_other(void *arg, void **result)
+{
+    (void)result;
+    return crew_future_wait((crew_future *)arg);
+}
+
+int main(void)
+{
+    crew_pool *a = make_pool(1);
+    crew_pool *b = make_pool(1);
+    crew_future *fb, *fa1, *fa2;
+    CHECK_OK(crew_pool_submit(b, task_gated, NULL, &fb));
+    CHECK_OK(crew_pool_submit(a, task_wait_other, fb, &fa1));
+    POLL(crew_future_running(fa1));
+    CHECK(crew_future_running(fa1));
+
+    /* a1's worker is blocked: a2 must not wait behind it. */
+    CHECK_OK(crew_pool_submit(a, task_value, (void *)42, &fa2));
+    void *r = NULL;
+    CHECK_OK(crew_future_result_timed(fa2, &r, NULL, 10 * 1000 * MS));
+    CHECK_EQ((long)(intptr_t)r, 42);
+    CHECK(!crew_future_done(fa1));
+    CHECK_EQ(stats_of(a).workers_alive, 2);
+
+    gate_open(&b_gate);
+    CHECK_OK(crew_future_result(fa1, NULL, NULL));
+    /* Two workers for a limit of one: the surplus retires at once when idle,
+     * and the count stays right (one left, not zero). */
+    POLL(stats_of(a).workers_alive == 1);
+    CHECK_EQ(stats_of(a).workers_alive, 1);
+    nap_ms(50);
+    CHECK_EQ(stats_of(a).workers_alive, 1);
+    crew_future *fa3;
+    CHECK_OK(crew_pool_submit(a, task_value, (void *)7, &fa3));
+    CHECK_OK(crew_future_result(fa3, &r, NULL));
+    CHECK_EQ((long)(intptr_t)r, 7);
+    CHECK_EQ(stats_of(a).workers_alive, 1);
+
+    crew_future_release(fb);
+    crew_future_release(fa1);
+    crew_future_release(fa2);
+    crew_future_release(fa3);
+    CHECK_OK(crew_pool_destroy(a));
+    CHECK_OK(crew_pool_destroy(b));
+    return check_exit("test_blocked");
+}
