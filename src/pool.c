@@ -85,6 +85,7 @@ bool crew__pool_forked(const crew_pool *p)
 #define CREW__INJ_BATCH 8           /* tasks taken from the injection queue at once */
 #define CREW__SPIN_ROUNDS 256       /* find_work rounds before parking (~tens of µs) */
 #define CREW__WAIT_SPIN_NS 20000    /* spin of a waiter outside the pool */
+#define CREW__BLOCKED_RECHECK_NS (10 * (int64_t)1000000) /* see crew__wait_word_in */
 #define CREW__DEFAULT_IDLE_NS (10 * (int64_t)1000000000)
 
 /* ---- options, create -------------------------------------------------- */
@@ -681,6 +682,7 @@ static void crew__cancel_queued(crew_pool *p)
         crew__inject_push_accepted(&p->inj, jobs);
         jobs = next;
     }
+    crew__pool_notify(p);
 }
 
 int crew_pool_shutdown(crew_pool *p, bool wait, bool cancel_pending)
@@ -824,8 +826,19 @@ static int crew__wait_word_in(_Atomic uint32_t *word, uint32_t value, int64_t de
         atomic_fetch_add_explicit(&p->counts, CREW__C_BLOCK, memory_order_seq_cst);
         if (crew__work_visible(p))
             crew__pool_notify(p);
-        int rc = crew__futex_wait(word, value, deadline_ns);
+        /* Work that only this worker could run may reach the queues while it
+         * sleeps without anyone waking it (the queues do not know who waits
+         * for what: a job moved to the injection queue by an isolated wait
+         * or by shutdown, when every other worker has exited).  So a blocked
+         * worker looks again every CREW__BLOCKED_RECHECK_NS: a wake-up per
+         * period while blocked, never a busy loop. */
+        int64_t until = crew__deadline_after(CREW__BLOCKED_RECHECK_NS);
+        if (until > deadline_ns)
+            until = deadline_ns;
+        int rc = crew__futex_wait(word, value, until);
         atomic_fetch_sub_explicit(&p->counts, CREW__C_BLOCK, memory_order_seq_cst);
+        if (rc == CREW_ETIMEDOUT && until != deadline_ns)
+            rc = 0; /* our own recheck, not the caller's deadline */
         return rc;
     }
 }
