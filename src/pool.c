@@ -514,6 +514,36 @@ static int crew__idle(crew__worker *w, crew__task **found, bool holding_spin)
     return CREW__IDLE_CONTINUE;
 }
 
+/* Starts worker w on its own CPU: moves the thread to the (index mod n)-th
+ * CPU it may run on, then gives it back every CPU it may run on.  Only the
+ * starting point changes; the kernel still moves the thread as it likes.
+ * Without it, a worker woken by a submitting thread often starts on that
+ * thread's CPU and waits, with another CPU idle, until the kernel's load
+ * balancing moves it (W5 in docs/BENCHMARKS.md lost 3 % that way). */
+static void crew__place_worker(const crew__worker *w)
+{
+#if defined(__linux__) && defined(CPU_SETSIZE)
+    cpu_set_t allowed, one;
+    if (pthread_getaffinity_np(pthread_self(), sizeof allowed, &allowed) != 0)
+        return;
+    int n = CPU_COUNT(&allowed);
+    if (n < 2)
+        return;
+    int k = (int)(w->index % (unsigned)n);
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (CPU_ISSET(cpu, &allowed) && k-- == 0) {
+            CPU_ZERO(&one);
+            CPU_SET(cpu, &one);
+            if (pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0)
+                (void)pthread_setaffinity_np(pthread_self(), sizeof allowed, &allowed);
+            return;
+        }
+    }
+#else
+    (void)w;
+#endif
+}
+
 static void *crew__worker_main(void *arg)
 {
     crew__worker *w = arg;
@@ -522,6 +552,7 @@ static void *crew__worker_main(void *arg)
     char tname[16];
     snprintf(tname, sizeof tname, "%s-%u", p->name, w->index);
     (void)pthread_setname_np(pthread_self(), tname);
+    crew__place_worker(w);
     if (p->init && p->init(p->init_ctx) != 0) {
         /* Python's BrokenThreadPool: every pending and later task fails. */
         atomic_fetch_or_explicit(&p->flags, CREW__P_BROKEN, memory_order_seq_cst);

@@ -16,6 +16,9 @@
  * idle worker can take it (as Python 3.8+ does).  A worker that finds no work
  * for idle_timeout_ns retires (GLib does this; Python never frees threads).
  * Threads are named "<name>-<index>" (see /proc/<pid>/task/<tid>/comm, gdb).
+ * A new worker starts on a CPU of its own (the index-th of the CPUs the
+ * process may use) and is then free to run on any of them: a starting point,
+ * not pinning.
  *
  * Initializer: opts.init runs once in each worker before it takes any task.
  * If it returns non-zero the pool becomes broken (Python's BrokenThreadPool):
