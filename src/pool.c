@@ -137,7 +137,11 @@ int crew_pool_create(crew_pool **out, const crew_pool_options *opts)
         w->rng = 0x9e3779b97f4a7c15ull * (i + 1);
     }
     crew__inject_init(&p->inj);
-    p->spin_limit = p->max_workers > 1 ? p->max_workers / 2 : 1;
+    /* At least two may spin: then, while one runs the task it found, another
+     * is still spinning, and a submit right behind it (W4's back-to-back
+     * rounds) costs no futex wake-up.  Half the workers at most for big
+     * pools, as Go limits its spinning threads. */
+    p->spin_limit = p->max_workers / 2 > 2 ? p->max_workers / 2 : (p->max_workers < 2 ? 1 : 2);
     p->idle_timeout_ns = opts->idle_timeout_ns == 0 ? CREW__DEFAULT_IDLE_NS : opts->idle_timeout_ns;
     snprintf(p->name, sizeof p->name, "%s", opts->name ? opts->name : "crew");
     p->init = opts->init;
