@@ -92,8 +92,9 @@ static void crew__after_transition(crew_future *f, uint32_t old)
     }
 }
 
-/* CAS from PENDING to `to` (a state plus flags).  Returns the old word, or
- * 0 with *ok false if the future was no longer PENDING. */
+/* CAS from PENDING to `to` (a state; the flag bits are kept).  Returns the
+ * word before the CAS; *ok is false (and the word unchanged) if the future
+ * was no longer PENDING. */
 static uint32_t crew__leave_pending(crew_future *f, uint32_t to, bool *ok)
 {
     uint32_t s = atomic_load_explicit(&f->hdr.word, memory_order_relaxed);

@@ -5,16 +5,16 @@
 
 void crew__inject_init(crew__inject *q)
 {
-    atomic_init(&q->stub.next, NULL);
-    atomic_init(&q->stub.word, 0);
-    atomic_init(&q->stub.aux, 0);
-    atomic_init(&q->tail, (uintptr_t)&q->stub);
-    atomic_init(&q->head, &q->stub);
+    atomic_init(&q->dummy.next, NULL);
+    atomic_init(&q->dummy.word, 0);
+    atomic_init(&q->dummy.aux, 0);
+    atomic_init(&q->tail, (uintptr_t)&q->dummy);
+    atomic_init(&q->head, &q->dummy);
     atomic_init(&q->lock, 0);
 }
 
 /* Links t after the current producer end.  If honour_close and the queue is
- * closed, fails.  The stub is re-pushed with honour_close = 0: it is not a
+ * closed, fails.  The dummy is re-pushed with honour_close = 0: it is not a
  * task, and consumers must be able to finish draining a closed queue. */
 static int crew__inject_link(crew__inject *q, crew__task *t, int honour_close)
 {
@@ -59,7 +59,7 @@ static crew__task *crew__inject_pop1(crew__inject *q)
     crew__task *h = atomic_load_explicit(&q->head, memory_order_relaxed);
     /* acquire: pairs with the release store of the link in crew__inject_link. */
     crew__task *next = atomic_load_explicit(&h->next, memory_order_acquire);
-    if (h == &q->stub) {
+    if (h == &q->dummy) {
         if (!next)
             return NULL;
         atomic_store_explicit(&q->head, next, memory_order_release);
@@ -75,8 +75,8 @@ static crew__task *crew__inject_pop1(crew__inject *q)
     uintptr_t tail = atomic_load_explicit(&q->tail, memory_order_seq_cst) & ~CREW__INJ_CLOSED;
     if ((crew__task *)tail != h)
         return NULL;
-    /* Put the stub behind h so h can be handed out. */
-    crew__inject_link(q, &q->stub, 0);
+    /* Put the dummy behind h so h can be handed out. */
+    crew__inject_link(q, &q->dummy, 0);
     next = atomic_load_explicit(&h->next, memory_order_acquire);
     if (next) {
         atomic_store_explicit(&q->head, next, memory_order_release);
@@ -108,8 +108,8 @@ bool crew__inject_maybe_nonempty(crew__inject *q)
 {
     /* seq_cst: the sleeper's side of the Dekker pattern (inject.h). */
     uintptr_t tail = atomic_load_explicit(&q->tail, memory_order_seq_cst) & ~CREW__INJ_CLOSED;
-    if ((crew__task *)tail != &q->stub)
+    if ((crew__task *)tail != &q->dummy)
         return true;
-    /* The tail is the stub: empty unless the consumer end is still behind it. */
-    return atomic_load_explicit(&q->head, memory_order_acquire) != &q->stub;
+    /* The tail is the dummy: empty unless the consumer end is still behind it. */
+    return atomic_load_explicit(&q->head, memory_order_acquire) != &q->dummy;
 }

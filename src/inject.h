@@ -36,13 +36,13 @@ typedef struct crew__inject {
     /* Producer end: the last task pushed, with CREW__INJ_CLOSED in bit 0.
      * CAS by producers (seq_cst). */
     _Alignas(64) _Atomic uintptr_t tail;
-    /* Consumer end: the oldest node not yet returned (possibly the stub).
+    /* Consumer end: the oldest node not yet returned (possibly the dummy).
      * Written by the lock holder (release), read by maybe_nonempty. */
     _Alignas(64) _Atomic(crew__task *) head;
     /* Consumer try-lock: 0 free, 1 held (acquire exchange / release store). */
     _Atomic uint32_t lock;
     /* The queue's own dummy node (never returned). */
-    crew__task stub;
+    crew__task dummy;
 } crew__inject;
 
 #define CREW__INJ_CLOSED ((uintptr_t)1)

@@ -595,8 +595,6 @@ static void *crew__worker_main(void *arg)
     /* After this store the slot may be reaped (joined) by a starter or by
      * shutdown; the pool outlives every worker (shutdown joins them all). */
     atomic_store_explicit(&w->slot, CREW__SLOT_EXITED, memory_order_release);
-    atomic_fetch_add_explicit(&p->exit_word, 1, memory_order_seq_cst);
-    crew__futex_wake_all(&p->exit_word);
     return NULL;
 }
 
@@ -781,7 +779,8 @@ int crew_pool_get_stats(crew_pool *p, crew_pool_stats *out)
     if (crew__pool_forked(p))
         return CREW_EFORKED;
     uint64_t started = 0, completed = 0, failed = 0;
-    for (unsigned i = 0; i < p->max_slots; i++) {
+    unsigned nslots = atomic_load_explicit(&p->nslots, memory_order_acquire);
+    for (unsigned i = 0; i < nslots; i++) {
         crew__worker *v = &p->workers[i];
         started += atomic_load_explicit(&v->n_started, memory_order_relaxed);
         completed += atomic_load_explicit(&v->n_completed, memory_order_relaxed);

@@ -42,7 +42,10 @@ typedef struct crew__worker {
      * (a waker, or the owner cancelling its park) also removes the owner
      * from the sleeping count. */
     _Alignas(64) _Atomic uint32_t park;
-    _Atomic uint32_t slot;        /* CREW__SLOT_*: written under pool lock or by the thread at exit */
+    /* CREW__SLOT_*: FREE -> RUNNING by the starter under pool lock;
+     * RUNNING -> EXITED by the thread itself as its last act (release);
+     * EXITED/RUNNING -> FREE by whoever joins it, under join_lock. */
+    _Atomic uint32_t slot;
     _Atomic uint32_t dq_ready;    /* 1 once dq is initialised (release, under pool lock) */
     /* The future of this pool that this worker waits for, or NULL
      * (deadlock detection, future.c).  Written by the owner and read by
@@ -66,7 +69,6 @@ struct crew_pool {
      * loads by submitters (the Dekker pattern of docs/SCHEDULER.md). */
     _Alignas(64) _Atomic uint64_t counts;
     _Atomic uint32_t flags;       /* CREW__P_*: set with seq_cst fetch_or, never cleared */
-    _Atomic uint32_t exit_word;   /* futex word: bumped each time a worker exits */
     _Atomic uint32_t wake_rr;     /* rotating start of wake scans (relaxed) */
     /* Slots ever started: scans look at workers[0..nslots).  Grows under
      * lock (release store); read with acquire. */
