@@ -1,12 +1,19 @@
 /* alloc.h - internal: fixed-size blocks for task records.
  *
  * Every future and group job is one CREW__BLOCK_SIZE block.  Blocks come from
- * a per-thread cache (no atomic operation on the fast path); a thread whose
- * cache is empty takes the whole global free stack with one atomic exchange,
- * or carves blocks from a fresh region; a thread whose cache grows past a limit returns a
- * batch to the global stack with one CAS.  A block freed on another thread
- * than the one that allocated it (the usual case: a submitter allocates, a
- * worker frees) simply joins the freeing thread's cache.
+ * a per-thread cache (no atomic operation on the fast path).  Blocks a
+ * thread frees go to its own spill list, which it reuses when its cache is
+ * empty and returns to a global free stack as one batch (one CAS) once 256
+ * long; a thread with nothing left takes the whole global stack with one
+ * atomic exchange, or carves blocks from a fresh region.  So a block freed
+ * on another thread than the one that allocated it (the usual case: a
+ * submitter allocates, a worker frees) travels back in batches.
+ *
+ * Free blocks are kept in groups of five: a header block holds pointers to
+ * four others.  A thread reusing blocks freed elsewhere (each one a likely
+ * cache miss) then reads one header per five blocks instead of a link in
+ * every block, and asks for the next group's lines ahead of use (prefetch
+ * for writing), so that filling in a task does not wait for them.
  *
  * Memory is never returned to the system: the footprint is the peak number of
  * live tasks.  Sanitizer builds (CREW_SANITIZER_BUILD) use malloc and free

@@ -9,31 +9,34 @@
  *               and sleeps on the awaited object; it is not counted as
  *               available, so a replacement may be started
  *
- * Where work goes: a task submitted from outside goes to the injection
- * queue; a task submitted or spawned by a worker goes to that worker's own
- * deque.  A worker looks for work in its own deque (newest first), then takes
- * a batch from the injection queue (keeping the rest on its deque, where
- * others can steal them), then steals from the other workers (oldest first),
- * starting at a random victim.
+ * Where work goes: a task submitted from outside goes to the submitting
+ * thread's ring (ring.h; its overflow queue when full); a group job spawned
+ * from outside goes to the injection queue; a task submitted or spawned by a
+ * worker goes to that worker's own deque.  A worker looks for work in its
+ * own deque (newest first), then takes from the rings (oldest first), then
+ * takes a batch from the injection queue (keeping the rest on its deque,
+ * where others can steal them), then steals from the other workers (oldest
+ * first), starting at a random victim.
  *
  * Sleeping and waking (docs/SCHEDULER.md has the full argument): a worker
  * that finds nothing spins for a short while (at most spin_limit workers
  * spin at once), then parks:
  *   1. store park = 1 (seq_cst)
- *   2. counts += SLEEP (seq_cst RMW)
- *   3. look for work once more (seq_cst loads of the injection tail and of
- *      every deque's top/bottom) and at the shutdown flag
+ *   2. counts += SLEEP (seq_cst RMW), heavy fence (fence.h)
+ *   3. look for work once more (seq_cst loads of the rings, the injection
+ *      tails and every deque's top/bottom) and at the shutdown flag
  *   4. if something is there: CAS park 1 -> 0; if that wins, counts -= SLEEP
  *      and go back to work; if it loses, a waker already did both for us
  *   5. futex-wait while park == 1
  * A thread that makes work available does:
- *   a. publish the task (seq_cst CAS of the injection tail, or the deque's
- *      seq_cst bottom update)
- *   b. load counts (seq_cst); if a worker sleeps and none spins, CAS some
- *      worker's park 1 -> 0, counts -= SLEEP, futex-wake it
- * Steps 2-3 and a-b form a Dekker pattern over the seq_cst total order:
- * either the waker sees SLEEP (and wakes someone) or the sleeper sees the
- * task.  A worker is woken by exactly one CAS, so one task never wakes two
+ *   a. publish the task (seq_cst CAS of an injection tail, the deque's
+ *      seq_cst bottom update, or a ring's tail store and a light fence)
+ *   b. load spinning and counts (seq_cst); if a worker sleeps and none
+ *      spins, CAS some worker's park 1 -> 0, counts -= SLEEP, futex-wake it
+ * Steps 2-3 and a-b form a Dekker pattern: either the waker sees SLEEP (and
+ * wakes someone) or the sleeper sees the task.  With only a light fence on
+ * the publishing side, the heavy fence on the sleeping side makes it hold
+ * (docs/SCHEDULER.md, "Light and heavy fences").  A worker is woken by exactly one CAS, so one task never wakes two
  * workers, and a burst of submissions wakes workers one at a time as the
  * woken ones start spinning.
  *
@@ -55,6 +58,7 @@
 
 #include "alloc.h"
 #include "clock.h"
+#include "fence.h"
 #include "futex.h"
 #include "scheduler.h"
 
@@ -116,6 +120,7 @@ int crew_pool_create(crew_pool **out, const crew_pool_options *opts)
     if (opts->workers > CREW__MAX_WORKERS)
         return CREW_EINVAL;
     pthread_once(&crew__atfork_once, crew__atfork_register);
+    crew__fence_init();
 
     crew_pool *p = aligned_alloc(64, (sizeof *p + 63) & ~(size_t)63);
     if (!p)
@@ -159,6 +164,9 @@ int crew_pool_create(crew_pool **out, const crew_pool_options *opts)
 
 static void crew__pool_free(crew_pool *p)
 {
+    unsigned nrings = atomic_load_explicit(&p->nrings, memory_order_acquire);
+    for (unsigned i = 0; i < nrings; i++)
+        free(p->rings[i]);
     for (unsigned i = 0; i < p->max_slots; i++)
         if (atomic_load_explicit(&p->workers[i].dq_ready, memory_order_relaxed))
             crew__deque_destroy(&p->workers[i].dq);
@@ -247,6 +255,54 @@ static crew__task *crew__steal_any(crew__worker *w)
     return NULL;
 }
 
+/* Takes a batch from injection queue q: returns the first task and keeps
+ * the rest on our deque, pushed newest first: we pop them in submission
+ * order, and a thief, taking from the other end, gets the batch's newest
+ * task. */
+static crew__task *crew__take_inject(crew__worker *w, crew__inject *q)
+{
+    crew__task *batch[CREW__INJ_BATCH];
+    size_t n = crew__inject_pop_batch(q, batch, CREW__INJ_BATCH);
+    if (n == 0)
+        return NULL;
+    for (size_t i = n - 1; i >= 1; i--)
+        if (crew__deque_push(&w->dq, batch[i]) != 0) {
+            /* Out of memory growing the deque: run it now instead. */
+            crew__run_task(w, batch[i]);
+        }
+    if (n > 1)
+        crew__pool_notify(w->pool);
+    return batch[0];
+}
+
+/* The oldest task of some submission ring, starting with the ring that
+ * last had one (its lines are likely in our cache). */
+static crew__task *crew__take_submitted(crew__worker *w)
+{
+    crew_pool *p = w->pool;
+    unsigned n = atomic_load_explicit(&p->nrings, memory_order_acquire);
+    if (n == 0)
+        return NULL;
+    unsigned i = w->ring_next < n ? w->ring_next : 0;
+    crew__ring *r = p->rings[i];
+    crew__task *t = crew__ring_take(r, &w->ring_tail);
+    if (t || (t = crew__take_inject(w, &r->ovq)) != NULL)
+        return t;
+    for (unsigned k = 1; k < n; k++) {
+        if (++i == n)
+            i = 0;
+        r = p->rings[i];
+        uint64_t tail = 0;
+        if ((crew__ring_nonempty(r) && (t = crew__ring_take(r, &tail)) != NULL) ||
+            (t = crew__take_inject(w, &r->ovq)) != NULL) {
+            w->ring_next = i;
+            w->ring_tail = tail;
+            return t;
+        }
+    }
+    return NULL;
+}
+
 crew__task *crew__find_work(crew__worker *w, crew__group_impl *only_group)
 {
     crew_pool *p = w->pool;
@@ -266,21 +322,15 @@ crew__task *crew__find_work(crew__worker *w, crew__group_impl *only_group)
     }
     if (t)
         return t;
-    crew__task *batch[CREW__INJ_BATCH];
-    size_t n = crew__inject_pop_batch(&p->inj, batch, CREW__INJ_BATCH);
-    if (n) {
-        /* Keep the rest on our deque, pushed newest first: we pop them in
-         * submission order, and a thief, taking from the other end, gets
-         * the batch's newest task. */
-        for (size_t i = n - 1; i >= 1; i--)
-            if (crew__deque_push(&w->dq, batch[i]) != 0) {
-                /* Out of memory growing the deque: run it now instead. */
-                crew__run_task(w, batch[i]);
-            }
-        if (n > 1)
-            crew__pool_notify(p);
-        return batch[0];
-    }
+    /* Submissions: the rings first, but every 16th look the injection queue
+     * first, so that neither can starve the other. */
+    bool inject_first = (++w->looks & 15) == 0;
+    if (!inject_first && (t = crew__take_submitted(w)) != NULL)
+        return t;
+    if ((t = crew__take_inject(w, &p->inj)) != NULL)
+        return t;
+    if (inject_first && (t = crew__take_submitted(w)) != NULL)
+        return t;
     return crew__steal_any(w);
 }
 
@@ -290,6 +340,10 @@ static bool crew__work_visible(crew_pool *p)
 {
     if (crew__inject_maybe_nonempty(&p->inj))
         return true;
+    unsigned nr = atomic_load_explicit(&p->nrings, memory_order_acquire);
+    for (unsigned i = 0; i < nr; i++)
+        if (crew__ring_nonempty(p->rings[i]) || crew__inject_maybe_nonempty(&p->rings[i]->ovq))
+            return true;
     unsigned n = atomic_load_explicit(&p->nslots, memory_order_acquire);
     for (unsigned i = 0; i < n; i++) {
         crew__worker *v = &p->workers[i];
@@ -373,9 +427,11 @@ static int crew__start_worker(crew_pool *p)
     atomic_store_explicit(&w->slot, CREW__SLOT_RUNNING, memory_order_release);
     /* A new worker counts as spinning until its first look for work: it
      * will take what is queued, so submits meanwhile start no one else. */
-    atomic_fetch_add_explicit(&p->counts, CREW__C_ALIVE + CREW__C_SPIN, memory_order_seq_cst);
+    atomic_fetch_add_explicit(&p->spinning, 1, memory_order_seq_cst);
+    atomic_fetch_add_explicit(&p->counts, CREW__C_ALIVE, memory_order_seq_cst);
     if (pthread_create(&w->thread, NULL, crew__worker_main, w) != 0) {
-        atomic_fetch_sub_explicit(&p->counts, CREW__C_ALIVE + CREW__C_SPIN, memory_order_seq_cst);
+        atomic_fetch_sub_explicit(&p->counts, CREW__C_ALIVE, memory_order_seq_cst);
+        atomic_fetch_sub_explicit(&p->spinning, 1, memory_order_seq_cst);
         atomic_store_explicit(&w->slot, CREW__SLOT_FREE, memory_order_release);
         rc = CREW_ETHREAD;
     }
@@ -387,13 +443,60 @@ out:
 void crew__pool_notify(crew_pool *p)
 {
     /* seq_cst: the waker's side of the Dekker pattern (after the publish). */
-    uint64_t c = atomic_load_explicit(&p->counts, memory_order_seq_cst);
-    if (CREW__C_FIELD(c, CREW__C_SPIN) != 0)
+    if (atomic_load_explicit(&p->spinning, memory_order_seq_cst) != 0)
         return; /* a spinning worker will find it */
+    uint64_t c = atomic_load_explicit(&p->counts, memory_order_seq_cst);
     if (CREW__C_FIELD(c, CREW__C_SLEEP) != 0 && crew__wake_one(p))
         return;
-    if (CREW__C_FIELD(c, CREW__C_ALIVE) - CREW__C_FIELD(c, CREW__C_BLOCK) < p->max_workers)
+    /* Lazy start, unless the work is gone already (a worker that was
+     * starting or spinning took it between our publication and our look at
+     * the counts): Python's rule, a new thread only for work no idle worker
+     * can take. */
+    if (CREW__C_FIELD(c, CREW__C_ALIVE) - CREW__C_FIELD(c, CREW__C_BLOCK) < p->max_workers &&
+        crew__work_visible(p))
         (void)crew__start_worker(p);
+}
+
+/* crew__pool_notify for a publication followed only by crew__fence_light
+ * (a push on a submission ring).  If no worker is parked and the pool has
+ * all the workers it may have, nothing needs doing, and the light fence is
+ * enough to know it: a worker that parks, retires or blocks after our load
+ * of counts looks for work after a heavy fence and sees the task
+ * (fence.h); a spinning worker finds it; a busy one will look when done.
+ * Otherwise take a full fence and the ordinary path, whose Dekker pattern
+ * is symmetric. */
+static void crew__pool_notify_light(crew_pool *p)
+{
+    uint64_t c = atomic_load_explicit(&p->counts, memory_order_relaxed);
+    if (CREW__C_FIELD(c, CREW__C_SLEEP) == 0 &&
+        CREW__C_FIELD(c, CREW__C_ALIVE) - CREW__C_FIELD(c, CREW__C_BLOCK) >= p->max_workers)
+        return;
+    crew__fence_full();
+    crew__pool_notify(p);
+}
+
+/* After setting SHUTDOWN or BROKEN: waits until no submit is between its
+ * check of the flags and its push on a ring, then sets SEALED.  A submit
+ * announces itself (in_submit = 1, light fence) before it loads the flags,
+ * so after our heavy fence either it saw the flag and pushes nothing, or we
+ * see its announcement and wait for its release of in_submit: every task on
+ * a ring was pushed before SEALED, and a worker that sees SEALED sees it
+ * (docs/SCHEDULER.md "Shutdown").  Workers exit only once SEALED is set. */
+static void crew__pool_seal(crew_pool *p)
+{
+    crew__fence_heavy();
+    unsigned n = atomic_load_explicit(&p->nrings, memory_order_acquire);
+    for (unsigned i = 0; i < n; i++) {
+        crew__ring *r = p->rings[i];
+        /* acquire: pairs with the submitter's release store of 0. */
+        for (unsigned k = 0; atomic_load_explicit(&r->in_submit, memory_order_acquire); k++) {
+            if (k < 64)
+                crew__cpu_relax();
+            else
+                sched_yield(); /* the submitter may have been preempted */
+        }
+    }
+    atomic_fetch_or_explicit(&p->flags, CREW__P_SEALED, memory_order_seq_cst);
 }
 
 /* ---- running tasks ---------------------------------------------------- */
@@ -441,7 +544,13 @@ static int crew__idle(crew__worker *w, crew__task **found, bool holding_spin)
     uint32_t flags = atomic_load_explicit(&p->flags, memory_order_seq_cst);
     if (flags & (CREW__P_SHUTDOWN | CREW__P_BROKEN)) {
         if (holding_spin)
-            atomic_fetch_sub_explicit(&p->counts, CREW__C_SPIN, memory_order_seq_cst);
+            atomic_fetch_sub_explicit(&p->spinning, 1, memory_order_seq_cst);
+        if (!(flags & CREW__P_SEALED)) {
+            /* A submit may still be pushing (crew__pool_seal): look again
+             * in a moment. */
+            sched_yield();
+            return CREW__IDLE_CONTINUE;
+        }
         if (!crew__work_visible(p))
             return CREW__IDLE_EXIT;
         return CREW__IDLE_CONTINUE;
@@ -458,18 +567,19 @@ static int crew__idle(crew__worker *w, crew__task **found, bool holding_spin)
 
     /* Spin phase: a few rounds of looking, if not too many spin already.
      * A new worker arrives here still counted as spinning (holding_spin). */
+    uint32_t spinners;
     if (holding_spin)
-        c = atomic_load_explicit(&p->counts, memory_order_seq_cst) - CREW__C_SPIN;
+        spinners = atomic_load_explicit(&p->spinning, memory_order_seq_cst) - 1;
     else
-        c = atomic_fetch_add_explicit(&p->counts, CREW__C_SPIN, memory_order_seq_cst);
-    if (CREW__C_FIELD(c, CREW__C_SPIN) < p->spin_limit) {
+        spinners = atomic_fetch_add_explicit(&p->spinning, 1, memory_order_seq_cst);
+    if (spinners < p->spin_limit) {
         for (int i = 0; i < CREW__SPIN_ROUNDS; i++) {
             crew__task *t = crew__find_work(w, NULL);
             if (t) {
-                c = atomic_fetch_sub_explicit(&p->counts, CREW__C_SPIN, memory_order_seq_cst);
+                spinners = atomic_fetch_sub_explicit(&p->spinning, 1, memory_order_seq_cst);
                 /* We were the last spinner: let another look for the
                  * remaining work while we run this task. */
-                if (CREW__C_FIELD(c, CREW__C_SPIN) == 1 && crew__work_visible(p))
+                if (spinners == 1 && crew__work_visible(p))
                     crew__pool_notify(p);
                 *found = t;
                 return CREW__IDLE_CONTINUE;
@@ -483,11 +593,12 @@ static int crew__idle(crew__worker *w, crew__task **found, bool holding_spin)
                     crew__cpu_relax();
         }
     }
-    atomic_fetch_sub_explicit(&p->counts, CREW__C_SPIN, memory_order_seq_cst);
+    atomic_fetch_sub_explicit(&p->spinning, 1, memory_order_seq_cst);
 
     /* Park (steps 1-5 of the protocol at the top of this file). */
     atomic_store_explicit(&w->park, 1, memory_order_seq_cst);
     atomic_fetch_add_explicit(&p->counts, CREW__C_SLEEP, memory_order_seq_cst);
+    crew__fence_heavy(); /* against submits that publish with a light fence */
     if (crew__work_visible(p) || atomic_load_explicit(&p->flags, memory_order_seq_cst)) {
         crew__unpark_self(w);
         return CREW__IDLE_CONTINUE;
@@ -502,8 +613,10 @@ static int crew__idle(crew__worker *w, crew__task **found, bool holding_spin)
              * its load of counts. */
             c = atomic_fetch_sub_explicit(&p->counts, CREW__C_ALIVE, memory_order_seq_cst) -
                 CREW__C_ALIVE;
-            while (crew__work_visible(p) &&
-                   !(atomic_load_explicit(&p->flags, memory_order_seq_cst) & CREW__P_SHUTDOWN)) {
+            crew__fence_heavy();
+            /* Also during shutdown: queued work must run (or be dropped)
+             * before the last worker leaves. */
+            while (crew__work_visible(p)) {
                 if (CREW__C_FIELD(c, CREW__C_ALIVE) - CREW__C_FIELD(c, CREW__C_BLOCK) >=
                     p->max_workers)
                     break; /* someone else took over */
@@ -561,6 +674,7 @@ static void *crew__worker_main(void *arg)
         /* Python's BrokenThreadPool: every pending and later task fails. */
         atomic_fetch_or_explicit(&p->flags, CREW__P_BROKEN, memory_order_seq_cst);
         crew__inject_close(&p->inj);
+        crew__pool_seal(p);
         /* Wake everybody so they drain the queues as broken and exit. */
         while (crew__wake_one(p))
             ;
@@ -574,8 +688,8 @@ static void *crew__worker_main(void *arg)
         crew__task *t = crew__find_work(w, NULL);
         if (t && holding_spin) {
             holding_spin = false;
-            uint64_t c = atomic_fetch_sub_explicit(&p->counts, CREW__C_SPIN, memory_order_seq_cst);
-            if (CREW__C_FIELD(c, CREW__C_SPIN) == 1 && crew__work_visible(p))
+            uint32_t spinners = atomic_fetch_sub_explicit(&p->spinning, 1, memory_order_seq_cst);
+            if (spinners == 1 && crew__work_visible(p))
                 crew__pool_notify(p); /* more work than we can take: maybe start another */
         }
         if (!t) {
@@ -610,26 +724,180 @@ static int crew__pool_state_error(crew_pool *p)
     return 0;
 }
 
-int crew__pool_inject(crew_pool *p, crew__task *t)
+/* Makes sure a worker exists before a task is queued from outside, so that
+ * a failure to start a thread is reported instead of left hanging. */
+static int crew__pool_ensure_worker(crew_pool *p)
 {
     uint64_t c = atomic_load_explicit(&p->counts, memory_order_relaxed);
+    if (CREW__C_FIELD(c, CREW__C_ALIVE) != 0)
+        return 0;
+    int rc = crew__start_worker(p);
+    if (rc)
+        return rc;
+    c = atomic_load_explicit(&p->counts, memory_order_seq_cst);
     if (CREW__C_FIELD(c, CREW__C_ALIVE) == 0) {
-        /* No worker at all: make sure one exists before queueing, so that a
-         * failure to start a thread is reported instead of left hanging. */
-        int rc = crew__start_worker(p);
-        if (rc)
-            return rc;
-        c = atomic_load_explicit(&p->counts, memory_order_seq_cst);
-        if (CREW__C_FIELD(c, CREW__C_ALIVE) == 0) {
-            rc = crew__pool_state_error(p);
-            return rc ? rc : CREW_ETHREAD;
-        }
+        rc = crew__pool_state_error(p);
+        return rc ? rc : CREW_ETHREAD;
     }
+    return 0;
+}
+
+int crew__pool_inject(crew_pool *p, crew__task *t)
+{
+    int rc = crew__pool_ensure_worker(p);
+    if (rc)
+        return rc;
     if (crew__inject_push(&p->inj, t) != 0) {
-        int rc = crew__pool_state_error(p);
+        rc = crew__pool_state_error(p);
         return rc ? rc : CREW_ESHUTDOWN;
     }
     crew__pool_notify(p);
+    return 0;
+}
+
+/* ---- submission rings ------------------------------------------------------
+ * The calling thread's ring: the pool it belongs to and the ring (NULL if
+ * none was free).  A claimed ring holds a reference on its pool, so the pool
+ * cannot be freed (nor another one created at its address) while this
+ * thread's variables point at it. */
+static CREW__TLS crew_pool *crew__my_pool;
+static CREW__TLS crew__ring *crew__my_ring;
+static pthread_key_t crew__ring_key;
+static pthread_once_t crew__ring_key_once = PTHREAD_ONCE_INIT;
+
+static void crew__ring_unclaim(crew__ring *r)
+{
+    crew_pool *p = r->pool;
+    if (crew__pool_forked(p))
+        return; /* a pool of the parent: leave it alone (crew_pool_destroy does) */
+    /* release: the next owner sees our producer fields. */
+    atomic_store_explicit(&r->owner, 0, memory_order_release);
+    crew__pool_release(p);
+}
+
+/* Drops the calling thread's ring, if it has one. */
+static void crew__ring_drop_mine(void)
+{
+    crew__ring *r = crew__my_ring;
+    crew__my_pool = NULL;
+    crew__my_ring = NULL;
+    if (r) {
+        (void)pthread_setspecific(crew__ring_key, NULL);
+        crew__ring_unclaim(r);
+    }
+}
+
+static void crew__ring_thread_exit(void *r)
+{
+    crew__my_pool = NULL;
+    crew__my_ring = NULL;
+    crew__ring_unclaim(r);
+}
+
+static void crew__ring_key_init(void)
+{
+    if (pthread_key_create(&crew__ring_key, crew__ring_thread_exit) != 0)
+        crew__ring_key = (pthread_key_t)-1;
+}
+
+/* Claims a ring of p for the calling thread: a free one, or a new one.
+ * NULL if all CREW__MAX_RINGS are taken (the thread then uses the injection
+ * queue) or memory is short. */
+static crew__ring *crew__ring_claim(crew_pool *p)
+{
+    pthread_once(&crew__ring_key_once, crew__ring_key_init);
+    if (crew__ring_key == (pthread_key_t)-1)
+        return NULL;
+    unsigned n = atomic_load_explicit(&p->nrings, memory_order_acquire);
+    crew__ring *r = NULL;
+    for (unsigned i = 0; i < n && !r; i++) {
+        uint32_t zero = 0;
+        /* acquire: pairs with the previous owner's release store of 0. */
+        if (atomic_load_explicit(&p->rings[i]->owner, memory_order_relaxed) == 0 &&
+            atomic_compare_exchange_strong_explicit(&p->rings[i]->owner, &zero, 1,
+                                                    memory_order_acquire, memory_order_relaxed))
+            r = p->rings[i];
+    }
+    if (!r) {
+        pthread_mutex_lock(&p->lock);
+        n = atomic_load_explicit(&p->nrings, memory_order_relaxed);
+        if (n < CREW__MAX_RINGS) {
+            r = aligned_alloc(64, sizeof *r);
+            if (r) {
+                crew__ring_init(r, p);
+                atomic_store_explicit(&r->owner, 1, memory_order_relaxed);
+                p->rings[n] = r;
+                /* seq_cst: seen by crew__pool_seal's scan after its heavy
+                 * fence if our submit did not see the flags (pool.c). */
+                atomic_store_explicit(&p->nrings, n + 1, memory_order_seq_cst);
+            }
+        }
+        pthread_mutex_unlock(&p->lock);
+        if (!r)
+            return NULL;
+    }
+    if (pthread_setspecific(crew__ring_key, r) != 0) {
+        atomic_store_explicit(&r->owner, 0, memory_order_release);
+        return NULL;
+    }
+    crew__pool_retain(p);
+    return r;
+}
+
+/* The calling thread's ring for p (claiming one, and dropping the ring of
+ * another pool, on first use), or NULL. */
+static inline crew__ring *crew__ring_for(crew_pool *p)
+{
+    if (crew__my_pool == p)
+        return crew__my_ring;
+    crew__ring_drop_mine();
+    crew__my_ring = crew__ring_claim(p);
+    crew__my_pool = p;
+    return crew__my_ring;
+}
+
+/* True once nothing this ring's owner sent to the injection queue can still
+ * be ahead of a push on the ring (the ring and the queue are both empty). */
+static bool crew__ring_overflow_over(crew__ring *r)
+{
+    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    r->head_seen = atomic_load_explicit(&r->head, memory_order_acquire);
+    return r->head_seen == tail && !crew__inject_maybe_nonempty(&r->ovq);
+}
+
+/* Queues t on ring r (ours) of p: crew__pool_inject's job for a thread with
+ * a ring.  The fast path writes only lines this thread owns and has no
+ * read-modify-write and no fence; see docs/SCHEDULER.md for why the light
+ * fences are enough. */
+static int crew__pool_submit_ring(crew_pool *p, crew__ring *r, crew__task *t)
+{
+    int rc = crew__pool_ensure_worker(p);
+    if (rc)
+        return rc;
+    /* Announce, then check the flags: crew__pool_seal's handshake. */
+    atomic_store_explicit(&r->in_submit, 1, memory_order_relaxed);
+    crew__fence_light();
+    rc = crew__pool_state_error(p);
+    if (rc) {
+        atomic_store_explicit(&r->in_submit, 0, memory_order_release);
+        return rc;
+    }
+    /* Once the ring was full, keep to the injection queue until both are
+     * empty, so that one thread's tasks are taken in submission order. */
+    if (r->overflow && (++r->overflow_n & 31) == 0 && crew__ring_overflow_over(r))
+        r->overflow = false;
+    if (r->overflow || !crew__ring_push(r, t)) {
+        r->overflow = true;
+        /* Accepted: the flags were checked under the announcement. */
+        crew__inject_push_accepted(&r->ovq, t);
+    }
+    /* release: shutdown's sealing sees the push once it sees 0. */
+    atomic_store_explicit(&r->in_submit, 0, memory_order_release);
+    atomic_store_explicit(&r->submitted,
+                          atomic_load_explicit(&r->submitted, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    crew__fence_light(); /* the push before the load of counts */
+    crew__pool_notify_light(p);
     return 0;
 }
 
@@ -668,14 +936,17 @@ int crew_pool_submit_ex(crew_pool *p, crew_task_fn fn, void *arg, crew_cleanup_f
             return CREW_ENOMEM;
         }
         crew__pool_notify(p);
+        atomic_fetch_add_explicit(&p->submitted, 1, memory_order_relaxed);
     } else {
-        rc = crew__pool_inject(p, &f->hdr);
+        crew__ring *r = crew__ring_for(p);
+        rc = r ? crew__pool_submit_ring(p, r, &f->hdr) : crew__pool_inject(p, &f->hdr);
         if (rc) {
             crew__block_free(f);
             return rc;
         }
+        if (!r)
+            atomic_fetch_add_explicit(&p->submitted, 1, memory_order_relaxed);
     }
-    atomic_fetch_add_explicit(&p->submitted, 1, memory_order_relaxed);
     if (out)
         *out = f;
     return 0;
@@ -691,6 +962,20 @@ int crew_pool_submit_ex(crew_pool *p, crew_task_fn fn, void *arg, crew_cleanup_f
  * before the shutdown) are not cancelled: they go back for the workers. */
 static void crew__cancel_queued(crew_pool *p)
 {
+    /* The rings hold only futures.  Sealed: nothing more is pushed there. */
+    unsigned nr = atomic_load_explicit(&p->nrings, memory_order_acquire);
+    for (unsigned i = 0; i < nr; i++) {
+        crew__task *t;
+        uint64_t tail = 0;
+        while ((t = crew__ring_take(p->rings[i], &tail)) != NULL)
+            crew__task_drop(t, 0);
+        crew__task *batch[CREW__INJ_BATCH];
+        size_t n;
+        while ((n = crew__inject_pop_batch(&p->rings[i]->ovq, batch, CREW__INJ_BATCH)) != 0 ||
+               crew__inject_maybe_nonempty(&p->rings[i]->ovq))
+            for (size_t k = 0; k < n; k++)
+                crew__task_drop(batch[k], 0);
+    }
     crew__task *batch[CREW__INJ_BATCH];
     crew__task *jobs = NULL; /* jobs to put back, linked through hdr.next */
     for (;;) {
@@ -729,6 +1014,7 @@ int crew_pool_shutdown(crew_pool *p, bool wait, bool cancel_pending)
     atomic_fetch_or_explicit(&p->flags, CREW__P_SHUTDOWN | (cancel_pending ? CREW__P_CANCEL : 0),
                              memory_order_seq_cst);
     crew__inject_close(&p->inj);
+    crew__pool_seal(p);
     if (cancel_pending)
         crew__cancel_queued(p);
     /* Wake every parked worker: each drains what is left and exits. */
@@ -766,6 +1052,8 @@ int crew_pool_destroy(crew_pool *p)
     int rc = crew_pool_shutdown(p, true, false);
     if (rc)
         return rc;
+    if (crew__my_pool == p)
+        crew__ring_drop_mine(); /* our ring's reference on p */
     crew__pool_release(p);
     return 0;
 }
@@ -787,11 +1075,15 @@ int crew_pool_get_stats(crew_pool *p, crew_pool_stats *out)
         failed += atomic_load_explicit(&v->n_failed, memory_order_relaxed);
     }
     uint64_t submitted = atomic_load_explicit(&p->submitted, memory_order_relaxed);
+    unsigned nr = atomic_load_explicit(&p->nrings, memory_order_acquire);
+    for (unsigned i = 0; i < nr; i++)
+        submitted += atomic_load_explicit(&p->rings[i]->submitted, memory_order_relaxed);
     uint64_t cancelled = atomic_load_explicit(&p->cancelled, memory_order_relaxed);
     uint64_t broken = atomic_load_explicit(&p->broken, memory_order_relaxed);
     uint64_t c = atomic_load_explicit(&p->counts, memory_order_relaxed);
     out->workers_alive = CREW__C_FIELD(c, CREW__C_ALIVE);
-    out->workers_idle = CREW__C_FIELD(c, CREW__C_SLEEP) + CREW__C_FIELD(c, CREW__C_SPIN);
+    out->workers_idle = CREW__C_FIELD(c, CREW__C_SLEEP) +
+                        atomic_load_explicit(&p->spinning, memory_order_relaxed);
     uint64_t gone = started + cancelled + broken;
     out->queued = submitted > gone ? submitted - gone : 0;
     out->running = started > completed + failed ? started - completed - failed : 0;
@@ -858,6 +1150,7 @@ static int crew__wait_word_in(_Atomic uint32_t *word, uint32_t value, int64_t de
         /* Nothing to help with: block, and stop counting as available so
          * that queued work gets a replacement worker. */
         atomic_fetch_add_explicit(&p->counts, CREW__C_BLOCK, memory_order_seq_cst);
+        crew__fence_heavy();
         if (crew__work_visible(p))
             crew__pool_notify(p);
         /* Work that only this worker could run may reach the queues while it

@@ -14,13 +14,15 @@
 #include "crew/pool.h"
 #include "deque.h"
 #include "inject.h"
+#include "ring.h"
 #include "task.h"
 #include "tls.h"
 
 /* Fields of crew_pool.counts, one 64-bit word so that a sleeper's
- * registration is a single seq_cst RMW (docs/SCHEDULER.md). */
+ * registration is a single seq_cst RMW (docs/SCHEDULER.md).  Spinning
+ * workers are counted apart (crew_pool.spinning): that count changes every
+ * time a busy worker runs dry, and a submit's hot path reads counts. */
 #define CREW__C_SLEEP ((uint64_t)1)        /* parked idle workers */
-#define CREW__C_SPIN ((uint64_t)1 << 16)   /* idle workers spinning for work */
 #define CREW__C_ALIVE ((uint64_t)1 << 32)  /* worker threads that take work */
 #define CREW__C_BLOCK ((uint64_t)1 << 48)  /* of those, blocked in a crew wait */
 #define CREW__C_FIELD(c, unit) ((unsigned)(((c) / (unit)) & 0xffffu))
@@ -29,6 +31,9 @@
 #define CREW__P_SHUTDOWN 0x1u
 #define CREW__P_BROKEN 0x2u
 #define CREW__P_CANCEL 0x4u   /* shutdown(cancel_pending): queued futures are dropped */
+#define CREW__P_SEALED 0x8u   /* after SHUTDOWN/BROKEN: no submit is still pushing */
+
+#define CREW__MAX_RINGS 64    /* submitting threads with a ring of their own */
 
 /* crew__worker.slot states */
 #define CREW__SLOT_FREE 0u     /* no thread */
@@ -60,6 +65,9 @@ typedef struct crew__worker {
     crew_pool *pool;              /* immutable */
     unsigned index;               /* immutable */
     uint64_t rng;                 /* owner only: victim selection */
+    unsigned ring_next;           /* owner only: the ring to look at first */
+    uint64_t ring_tail;           /* owner only: that ring's tail as last seen */
+    unsigned looks;               /* owner only: counts looks at the submission rings */
     pthread_t thread;             /* written by the starter under pool lock; joined under join_lock */
 } crew__worker;
 
@@ -68,14 +76,18 @@ struct crew_pool {
     /* Worker counts (CREW__C_* fields): seq_cst RMWs by workers, seq_cst
      * loads by submitters (the Dekker pattern of docs/SCHEDULER.md). */
     _Alignas(64) _Atomic uint64_t counts;
-    _Atomic uint32_t flags;       /* CREW__P_*: set with seq_cst fetch_or, never cleared */
     _Atomic uint32_t wake_rr;     /* rotating start of wake scans (relaxed) */
+    /* Idle workers spinning for work: seq_cst RMWs by workers, seq_cst
+     * loads by wakers (docs/SCHEDULER.md). */
+    _Alignas(64) _Atomic uint32_t spinning;
+    /* Read-mostly line. */
+    _Alignas(64) _Atomic uint32_t flags; /* CREW__P_*: set with seq_cst fetch_or, never cleared */
     /* Slots ever started: scans look at workers[0..nslots).  Grows under
      * lock (release store); read with acquire. */
     _Atomic uint32_t nslots;
-    _Atomic uint32_t refs;        /* the user's reference + one per failed future pending release */
     /* Statistics (relaxed RMW; only counted, never used for decisions). */
     _Alignas(64) _Atomic uint64_t submitted, cancelled, broken, unobserved;
+    _Atomic uint32_t refs;        /* the user's reference + one per failed future pending release */
     /* Configuration: immutable after create. */
     unsigned max_workers;         /* workers that may take work at once */
     unsigned max_slots;           /* thread slots (workers + replacements for blocked ones) */
@@ -91,6 +103,11 @@ struct crew_pool {
     pthread_mutex_t join_lock;    /* serialises shutdown's joins */
     pthread_mutex_t deadlock_lock; /* serialises wait-cycle checks (future.c) */
     crew__worker *workers;        /* [max_slots], 64-byte aligned */
+    /* Submission rings of threads outside the pool (ring.h): rings[i] is
+     * written once under lock, before nrings grows past i (release); read
+     * after an acquire load of nrings.  Freed with the pool. */
+    _Atomic uint32_t nrings;
+    crew__ring *rings[CREW__MAX_RINGS];
 };
 
 /* The worker running on this thread (NULL outside any pool). */

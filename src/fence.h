@@ -1,0 +1,69 @@
+/* fence.h - internal: asymmetric fences for the scheduler's Dekker patterns.
+ *
+ * The scheduler has store-then-load handshakes between a frequent side (a
+ * thread publishing a task, then reading the worker counts) and a rare side
+ * (a worker going to sleep: it registers, then looks for tasks).  Classic
+ * Dekker needs a full fence on both sides.  Here the frequent side issues
+ * only crew__fence_light() -- a compiler barrier -- and the rare side issues
+ * crew__fence_heavy(), which makes every running thread of the process
+ * execute a full memory barrier (Linux membarrier(2),
+ * MEMBARRIER_CMD_PRIVATE_EXPEDITED) before it returns.
+ *
+ * Why that suffices (store A then load B on the light side; store C, heavy
+ * fence, load D on the heavy side): the heavy fence puts a full barrier X
+ * into the light thread's instruction stream.  If B executes after X, it
+ * sees C (C was globally visible before the heavy fence began).  Otherwise
+ * A, which precedes B in program order, was issued before X and X drains it,
+ * so A is visible when the heavy fence returns and D sees it.  Either the
+ * light side sees C or the heavy side sees A, never neither.
+ *
+ * Where membarrier is missing (old kernels, seccomp filters, other systems),
+ * crew__fence_init() records it and both functions become a seq_cst fence:
+ * the plain symmetric Dekker pattern.
+ *
+ * crew__fence_init() must run before any thread relies on the light form;
+ * crew_pool_create calls it (pthread_once), so it has run before any pool
+ * exists.  Documented with the protocol in docs/SCHEDULER.md.
+ */
+#ifndef CREW_SRC_FENCE_H
+#define CREW_SRC_FENCE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+/* True once membarrier is registered (written once under pthread_once). */
+extern _Atomic bool crew__fence_asym;
+
+void crew__fence_init(void);
+
+/* A full (seq_cst) fence.  TSan does not support atomic_thread_fence; its
+ * builds use a locked instruction instead (a full barrier on x86, where the
+ * sanitizer builds run) on a word nothing else reads, relaxed so that TSan
+ * sees no synchronisation it could mistake for happens-before. */
+#if defined(CREW_TSAN)
+extern _Atomic unsigned crew__fence_word;
+static inline void crew__fence_full(void)
+{
+    atomic_fetch_add_explicit(&crew__fence_word, 0, memory_order_relaxed);
+}
+#else
+static inline void crew__fence_full(void)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+}
+#endif
+
+/* The frequent side: a compiler barrier, or a full fence without membarrier. */
+static inline void crew__fence_light(void)
+{
+    if (atomic_load_explicit(&crew__fence_asym, memory_order_relaxed))
+        atomic_signal_fence(memory_order_seq_cst);
+    else
+        crew__fence_full();
+}
+
+/* The rare side: every running thread of the process executes a full
+ * barrier before this returns (a system call: ~0.1-1 us here). */
+void crew__fence_heavy(void);
+
+#endif

@@ -1,0 +1,295 @@
+/* stress_submit.c - submissions from threads outside the pool: the
+ * submitting threads' own rings (src/ring.h), their overflow into the
+ * per-ring queue under a flood, ring reuse by short-lived threads, threads
+ * that switch between pools, and shutdown racing with submits.
+ *
+ *   stress_submit [producers [tasks_per_producer [workers [rounds]]]]
+ *   defaults: 4 producers, 5000 tasks each, 2 workers, 20 shutdown rounds
+ *
+ * Checked:
+ *   1. flood: every task runs exactly once (a counter per task), also when
+ *      the rings overflow (workers held back while the producers submit);
+ *   2. order: with one worker and one producer, tasks run in submission
+ *      order, across a ring overflow;
+ *   3. many threads: more short-lived submitting threads than there are
+ *      rings, some alternating between two pools: every task ran once;
+ *   4. shutdown during submits: every submit that returned 0 ran exactly
+ *      once or (cancel_pending) was cleaned up exactly once; every submit
+ *      that failed (CREW_ESHUTDOWN) did neither; the pool's counters agree.
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "support.h"
+
+static int producers, per_producer, workers, rounds;
+
+/* ---- 1. flood ------------------------------------------------------------ */
+
+static atomic_int *runs;
+static crew_pool *flood_pool;
+
+static int count_run(void *arg, void **result)
+{
+    (void)result;
+    atomic_fetch_add_explicit(&runs[(intptr_t)arg], 1, memory_order_relaxed);
+    return 0;
+}
+
+static void *flood_producer(void *arg)
+{
+    int base = (int)(intptr_t)arg * per_producer;
+    for (int i = 0; i < per_producer; i++) {
+        crew_future *f = NULL;
+        /* Mostly detached; every 7th with a future, released at once. */
+        int rc = crew_pool_submit(flood_pool, count_run, (void *)(intptr_t)(base + i),
+                                  i % 7 == 0 ? &f : NULL);
+        CHECK_OK(rc);
+        if (f)
+            crew_future_release(f);
+    }
+    return NULL;
+}
+
+static void test_flood(void)
+{
+    int n = producers * per_producer;
+    runs = calloc((size_t)n, sizeof *runs);
+    flood_pool = make_pool((unsigned)workers);
+    /* Hold every worker so that the rings fill and overflow. */
+    blocker b[64];
+    int nb = workers < 64 ? workers : 64;
+    crew_future *bf[64];
+    for (int i = 0; i < nb; i++) {
+        b[i] = (blocker)BLOCKER_INIT;
+        CHECK_OK(crew_pool_submit(flood_pool, task_block, &b[i], &bf[i]));
+    }
+    pthread_t th[64];
+    int np = producers < 64 ? producers : 64;
+    for (int i = 0; i < np; i++)
+        pthread_create(&th[i], NULL, flood_producer, (void *)(intptr_t)i);
+    nap_ms(5);
+    for (int i = 0; i < nb; i++)
+        gate_open(&b[i].release);
+    for (int i = 0; i < np; i++)
+        pthread_join(th[i], NULL);
+    CHECK_OK(crew_pool_shutdown(flood_pool, true, false));
+    for (int i = 0; i < np * per_producer; i++)
+        if (atomic_load(&runs[i]) != 1) {
+            CHECK_EQ(atomic_load(&runs[i]), 1);
+            break;
+        }
+    crew_pool_stats s = stats_of(flood_pool);
+    CHECK_EQ(s.completed, (uint64_t)(np * per_producer + nb));
+    CHECK_EQ(s.queued, 0);
+    for (int i = 0; i < nb; i++)
+        crew_future_release(bf[i]);
+    CHECK_OK(crew_pool_destroy(flood_pool));
+    free(runs);
+}
+
+/* ---- 2. order ------------------------------------------------------------ */
+
+static int *order_seen;
+static int order_len; /* written by the one worker only */
+
+static int record_order(void *arg, void **result)
+{
+    (void)result;
+    order_seen[order_len++] = (int)(intptr_t)arg;
+    return 0;
+}
+
+static void test_order(void)
+{
+    int n = 3000; /* more than a ring holds, so part goes to the overflow queue */
+    order_seen = calloc((size_t)n, sizeof *order_seen);
+    order_len = 0;
+    crew_pool *p = make_pool(1);
+    blocker b = BLOCKER_INIT;
+    crew_future *bf;
+    CHECK_OK(crew_pool_submit(p, task_block, &b, &bf));
+    gate_pass(&b.started);
+    for (int i = 0; i < n; i++) {
+        CHECK_OK(crew_pool_submit(p, record_order, (void *)(intptr_t)i, NULL));
+        if (i == n / 2)
+            gate_open(&b.release); /* let it run while we are still submitting */
+    }
+    CHECK_OK(crew_pool_shutdown(p, true, false));
+    CHECK_EQ(order_len, n);
+    for (int i = 0; i < n && i < order_len; i++)
+        if (order_seen[i] != i) {
+            CHECK_EQ(order_seen[i], i);
+            break;
+        }
+    crew_future_release(bf);
+    CHECK_OK(crew_pool_destroy(p));
+    free(order_seen);
+}
+
+/* ---- 3. many short-lived threads, two pools ---------------------------- */
+
+static crew_pool *pool_a, *pool_b;
+static atomic_int ran_a, ran_b;
+
+static int inc_a(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    atomic_fetch_add(&ran_a, 1);
+    return 0;
+}
+
+static int inc_b(void *arg, void **result)
+{
+    (void)arg;
+    (void)result;
+    atomic_fetch_add(&ran_b, 1);
+    return 0;
+}
+
+static void *short_lived(void *arg)
+{
+    int k = (int)(intptr_t)arg;
+    for (int i = 0; i < 20; i++) {
+        if (k % 3 == 0 && i % 2) /* alternates between the pools */
+            CHECK_OK(crew_pool_submit(pool_b, inc_b, NULL, NULL));
+        else
+            CHECK_OK(crew_pool_submit(pool_a, inc_a, NULL, NULL));
+    }
+    return NULL;
+}
+
+static void test_many_threads(void)
+{
+    pool_a = make_pool((unsigned)workers);
+    pool_b = make_pool(1);
+    atomic_store(&ran_a, 0);
+    atomic_store(&ran_b, 0);
+    enum { WAVES = 5, PER_WAVE = 40 }; /* 200 threads, more than the 64 rings */
+    int want_a = 0, want_b = 0;
+    for (int w = 0; w < WAVES; w++) {
+        pthread_t th[PER_WAVE];
+        for (int i = 0; i < PER_WAVE; i++) {
+            int k = w * PER_WAVE + i;
+            want_a += k % 3 == 0 ? 10 : 20;
+            want_b += k % 3 == 0 ? 10 : 0;
+            pthread_create(&th[i], NULL, short_lived, (void *)(intptr_t)k);
+        }
+        for (int i = 0; i < PER_WAVE; i++)
+            pthread_join(th[i], NULL);
+    }
+    CHECK_OK(crew_pool_destroy(pool_a));
+    CHECK_OK(crew_pool_destroy(pool_b));
+    CHECK_EQ(atomic_load(&ran_a), want_a);
+    CHECK_EQ(atomic_load(&ran_b), want_b);
+}
+
+/* ---- 4. shutdown racing with submits ----------------------------------- */
+
+typedef struct srec {
+    atomic_int ran, cleaned;
+    int accepted; /* submit returned 0; written by its producer */
+} srec;
+
+static srec *srecs;
+static crew_pool *race_pool;
+static atomic_int race_go;
+
+static int srec_run(void *arg, void **result)
+{
+    (void)result;
+    atomic_fetch_add(&((srec *)arg)->ran, 1);
+    return 0;
+}
+
+static void srec_cleanup(void *arg)
+{
+    atomic_fetch_add(&((srec *)arg)->cleaned, 1);
+}
+
+static void *race_producer(void *arg)
+{
+    srec *mine = &srecs[(intptr_t)arg * per_producer];
+    while (!atomic_load(&race_go))
+        ;
+    for (int i = 0; i < per_producer; i++) {
+        crew_future *f = NULL;
+        int rc = crew_pool_submit_ex(race_pool, srec_run, &mine[i], srec_cleanup,
+                                     i % 2 ? &f : NULL);
+        if (rc == 0) {
+            mine[i].accepted = 1;
+            if (f)
+                crew_future_release(f);
+        } else {
+            CHECK_RC(rc, CREW_ESHUTDOWN);
+            break; /* every later submit fails too */
+        }
+    }
+    return NULL;
+}
+
+static void test_shutdown_race(void)
+{
+    int np = producers < 64 ? producers : 64;
+    int n = np * per_producer;
+    srecs = calloc((size_t)n, sizeof *srecs);
+    for (int round = 0; round < rounds; round++) {
+        memset(srecs, 0, (size_t)n * sizeof *srecs);
+        race_pool = make_pool((unsigned)workers);
+        atomic_store(&race_go, 0);
+        pthread_t th[64];
+        for (int i = 0; i < np; i++)
+            pthread_create(&th[i], NULL, race_producer, (void *)(intptr_t)i);
+        atomic_store(&race_go, 1);
+        nap_us(50 + 37 * round);
+        bool cancel = round % 2;
+        CHECK_OK(crew_pool_shutdown(race_pool, true, cancel));
+        for (int i = 0; i < np; i++)
+            pthread_join(th[i], NULL);
+        int accepted = 0, ran = 0, cleaned = 0;
+        for (int i = 0; i < n; i++) {
+            srec *r = &srecs[i];
+            int a = atomic_load(&r->ran), c = atomic_load(&r->cleaned);
+            if (r->accepted) {
+                accepted++;
+                ran += a;
+                cleaned += c;
+                if (a + c != 1) {
+                    fprintf(stderr, "round %d task %d: ran %d cleaned %d\n", round, i, a, c);
+                    CHECK_EQ(a + c, 1);
+                }
+                if (!cancel)
+                    CHECK_EQ(c, 0);
+            } else if (a || c) {
+                fprintf(stderr, "round %d task %d: refused but ran %d cleaned %d\n", round, i,
+                        a, c);
+                CHECK(0);
+            }
+        }
+        crew_pool_stats s = stats_of(race_pool);
+        CHECK_EQ(s.completed, (uint64_t)ran);
+        CHECK_EQ(s.cancelled, (uint64_t)cleaned);
+        CHECK_EQ(s.queued, 0);
+        CHECK_OK(crew_pool_destroy(race_pool));
+        if (getenv("STRESS_VERBOSE"))
+            printf("round %d: %d of %d accepted, %d ran, %d cancelled\n", round, accepted, n, ran, cleaned);
+    }
+    free(srecs);
+}
+
+int main(int argc, char **argv)
+{
+    producers = (int)arg_long(argc, argv, 1, 4);
+    per_producer = (int)arg_long(argc, argv, 2, 5000);
+    workers = (int)arg_long(argc, argv, 3, 2);
+    rounds = (int)arg_long(argc, argv, 4, 20);
+    test_flood();
+    test_order();
+    test_many_threads();
+    test_shutdown_race();
+    return check_exit("stress_submit");
+}
