@@ -12,7 +12,8 @@
  *   2. order: with one worker and one producer, tasks run in submission
  *      order, across a ring overflow;
  *   3. many threads: more short-lived submitting threads than there are
- *      rings, some alternating between two pools: every task ran once;
+ *      rings, more at once than there are rings (the rest use the injection
+ *      queue), some alternating between two pools: every task ran once;
  *   4. shutdown during submits: every submit that returned 0 ran exactly
  *      once or (cancel_pending) was cleaned up exactly once; every submit
  *      that failed (CREW_ESHUTDOWN) did neither; the pool's counters agree.
@@ -134,6 +135,7 @@ static void test_order(void)
 
 static crew_pool *pool_a, *pool_b;
 static atomic_int ran_a, ran_b;
+static pthread_barrier_t all_hold_rings; /* wave 0: every thread holds a ring at once */
 
 static int inc_a(void *arg, void **result)
 {
@@ -155,6 +157,8 @@ static void *short_lived(void *arg)
 {
     int k = (int)(intptr_t)arg;
     for (int i = 0; i < 20; i++) {
+        if (i == 1 && k < 80)
+            pthread_barrier_wait(&all_hold_rings);
         if (k % 3 == 0 && i % 2) /* alternates between the pools */
             CHECK_OK(crew_pool_submit(pool_b, inc_b, NULL, NULL));
         else
@@ -169,7 +173,11 @@ static void test_many_threads(void)
     pool_b = make_pool(1);
     atomic_store(&ran_a, 0);
     atomic_store(&ran_b, 0);
-    enum { WAVES = 5, PER_WAVE = 40 }; /* 200 threads, more than the 64 rings */
+    /* 400 threads in all, more than the 64 rings a pool has; in the first
+     * wave 80 of them hold one at the same time, so 16 or more find none
+     * free and go through the injection queue. */
+    enum { WAVES = 5, PER_WAVE = 80 };
+    pthread_barrier_init(&all_hold_rings, NULL, PER_WAVE);
     int want_a = 0, want_b = 0;
     for (int w = 0; w < WAVES; w++) {
         pthread_t th[PER_WAVE];
@@ -182,6 +190,7 @@ static void test_many_threads(void)
         for (int i = 0; i < PER_WAVE; i++)
             pthread_join(th[i], NULL);
     }
+    pthread_barrier_destroy(&all_hold_rings);
     CHECK_OK(crew_pool_destroy(pool_a));
     CHECK_OK(crew_pool_destroy(pool_b));
     CHECK_EQ(atomic_load(&ran_a), want_a);

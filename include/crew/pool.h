@@ -122,7 +122,12 @@ CREW_API int crew_pool_submit_ex(crew_pool *p, crew_task_fn fn, void *arg,
 CREW_API int crew_pool_shutdown(crew_pool *p, bool wait, bool cancel_pending);
 
 /* crew_pool_shutdown(p, true, false), then releases the pool.  Futures stay
- * valid until released.  CREW_EDEADLK from a task of this pool. */
+ * valid until released.  CREW_EDEADLK from a task of this pool.  A thread
+ * that submits to a pool keeps a small per-thread submission ring of it
+ * (about 8 KiB, docs/SCHEDULER.md); the pool's memory is freed once the
+ * calling thread and every other thread that submitted to it have released
+ * theirs: at destroy for the calling thread, at exit or at their first
+ * submit to another pool for the others. */
 CREW_API int crew_pool_destroy(crew_pool *p);
 
 /* Fills *out with a snapshot of the counters. */
