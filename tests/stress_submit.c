@@ -197,6 +197,37 @@ static void test_many_threads(void)
     CHECK_EQ(atomic_load(&ran_b), want_b);
 }
 
+/* ---- 3b. a pool destroyed while a submitting thread still holds its ring:
+ * the thread's exit releases the ring and frees the pool (ASan's leak check
+ * would report it otherwise); a submit after the destroy from that thread
+ * is refused, not a crash (it keeps the pool's memory alive). */
+
+static crew_pool *late_pool;
+static gate late_destroyed = GATE_INIT;
+
+static void *late_submitter(void *arg)
+{
+    (void)arg;
+    CHECK_OK(crew_pool_submit(late_pool, inc_a, NULL, NULL));
+    gate_pass(&late_destroyed);
+    /* crew_pool_destroy returned in main: the memory is still ours. */
+    CHECK_RC(crew_pool_submit(late_pool, inc_a, NULL, NULL), CREW_ESHUTDOWN);
+    return NULL;
+}
+
+static void test_destroy_before_exit(void)
+{
+    atomic_store(&ran_a, 0);
+    late_pool = make_pool(1);
+    pthread_t th;
+    pthread_create(&th, NULL, late_submitter, NULL);
+    POLL(atomic_load(&ran_a) == 1);
+    CHECK_OK(crew_pool_destroy(late_pool));
+    gate_open(&late_destroyed);
+    pthread_join(th, NULL);
+    CHECK_EQ(atomic_load(&ran_a), 1);
+}
+
 /* ---- 4. shutdown racing with submits ----------------------------------- */
 
 typedef struct srec {
@@ -299,6 +330,7 @@ int main(int argc, char **argv)
     test_flood();
     test_order();
     test_many_threads();
+    test_destroy_before_exit();
     test_shutdown_race();
     return check_exit("stress_submit");
 }
