@@ -882,8 +882,9 @@ static int crew__pool_submit_ring(crew_pool *p, crew__ring *r, crew__task *t)
         atomic_store_explicit(&r->in_submit, 0, memory_order_release);
         return rc;
     }
-    /* Once the ring was full, keep to the injection queue until both are
-     * empty, so that one thread's tasks are taken in submission order. */
+    /* Once the ring was full, keep to its overflow queue until both are
+     * empty (looking every 32 submits: the look reads lines the workers
+     * write), so that one thread's tasks are taken in submission order. */
     if (r->overflow && (++r->overflow_n & 31) == 0 && crew__ring_overflow_over(r))
         r->overflow = false;
     if (r->overflow || !crew__ring_push(r, t)) {
@@ -954,34 +955,15 @@ int crew_pool_submit_ex(crew_pool *p, crew_task_fn fn, void *arg, crew_cleanup_f
 
 /* ---- shutdown ----------------------------------------------------------- */
 
-/* Cancels every future in the injection queue now.  Futures on worker
- * deques (submitted by running tasks) are cancelled by the worker that
- * reaches them (CREW__P_CANCEL, crew__run_task); stealing them from here
- * would also take group jobs off the deques where isolated waits look for
- * them.  Group jobs found in the injection queue (spawned from outside
- * before the shutdown) are not cancelled: they go back for the workers. */
-static void crew__cancel_queued(crew_pool *p)
+/* Empties injection queue q: cancels its futures, and chains its group jobs
+ * (through hdr.next) onto *jobs. */
+static void crew__cancel_inject(crew__inject *q, crew__task **jobs)
 {
-    /* The rings hold only futures.  Sealed: nothing more is pushed there. */
-    unsigned nr = atomic_load_explicit(&p->nrings, memory_order_acquire);
-    for (unsigned i = 0; i < nr; i++) {
-        crew__task *t;
-        uint64_t tail = 0;
-        while ((t = crew__ring_take(p->rings[i], &tail)) != NULL)
-            crew__task_drop(t, 0);
-        crew__task *batch[CREW__INJ_BATCH];
-        size_t n;
-        while ((n = crew__inject_pop_batch(&p->rings[i]->ovq, batch, CREW__INJ_BATCH)) != 0 ||
-               crew__inject_maybe_nonempty(&p->rings[i]->ovq))
-            for (size_t k = 0; k < n; k++)
-                crew__task_drop(batch[k], 0);
-    }
     crew__task *batch[CREW__INJ_BATCH];
-    crew__task *jobs = NULL; /* jobs to put back, linked through hdr.next */
     for (;;) {
-        size_t n = crew__inject_pop_batch(&p->inj, batch, CREW__INJ_BATCH);
+        size_t n = crew__inject_pop_batch(q, batch, CREW__INJ_BATCH);
         if (n == 0) {
-            if (!crew__inject_maybe_nonempty(&p->inj))
+            if (!crew__inject_maybe_nonempty(q))
                 break;
             sched_yield(); /* another consumer holds the lock, or a link is pending */
             continue;
@@ -990,11 +972,32 @@ static void crew__cancel_queued(crew_pool *p)
             if (atomic_load_explicit(&batch[i]->word, memory_order_relaxed) & CREW__KIND_FUTURE) {
                 crew__task_drop(batch[i], 0);
             } else {
-                atomic_store_explicit(&batch[i]->next, jobs, memory_order_relaxed);
-                jobs = batch[i];
+                atomic_store_explicit(&batch[i]->next, *jobs, memory_order_relaxed);
+                *jobs = batch[i];
             }
         }
     }
+}
+
+/* Cancels every future in the rings and injection queues now.  Futures on
+ * worker deques (submitted by running tasks) are cancelled by the worker
+ * that reaches them (CREW__P_CANCEL, crew__run_task); stealing them from
+ * here would also take group jobs off the deques where isolated waits look
+ * for them.  Group jobs found in the injection queue (spawned from outside
+ * before the shutdown) are not cancelled: they go back for the workers. */
+static void crew__cancel_queued(crew_pool *p)
+{
+    crew__task *jobs = NULL; /* jobs to put back */
+    /* The rings hold only futures.  Sealed: nothing more is pushed there. */
+    unsigned nr = atomic_load_explicit(&p->nrings, memory_order_acquire);
+    for (unsigned i = 0; i < nr; i++) {
+        crew__task *t;
+        uint64_t tail = 0;
+        while ((t = crew__ring_take(p->rings[i], &tail)) != NULL)
+            crew__task_drop(t, 0);
+        crew__cancel_inject(&p->rings[i]->ovq, &jobs);
+    }
+    crew__cancel_inject(&p->inj, &jobs);
     while (jobs) {
         crew__task *next = atomic_load_explicit(&jobs->next, memory_order_relaxed);
         crew__inject_push_accepted(&p->inj, jobs);
