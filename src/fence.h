@@ -19,7 +19,9 @@
  *
  * Where membarrier is missing (old kernels, seccomp filters, other systems),
  * crew__fence_init() records it and both functions become a seq_cst fence:
- * the plain symmetric Dekker pattern.
+ * the plain symmetric Dekker pattern.  The environment variable
+ * CREW_NO_MEMBARRIER=1 forces that fallback (the test command runs its
+ * clang build so).
  *
  * crew__fence_init() must run before any thread relies on the light form;
  * crew_pool_create calls it (pthread_once), so it has run before any pool

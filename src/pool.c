@@ -801,10 +801,14 @@ static void crew__ring_key_init(void)
 }
 
 /* Claims a ring of p for the calling thread: a free one, or a new one.
- * NULL if all CREW__MAX_RINGS are taken (the thread then uses the injection
- * queue) or memory is short. */
+ * NULL if all CREW__MAX_RINGS are taken, memory is short or there is no
+ * membarrier (the thread then uses the injection queue). */
 static crew__ring *crew__ring_claim(crew_pool *p)
 {
+    /* Without membarrier a ring push would need two full fences (see
+     * crew__pool_submit_ring); the injection queue's one CAS is cheaper. */
+    if (!atomic_load_explicit(&crew__fence_asym, memory_order_relaxed))
+        return NULL;
     pthread_once(&crew__ring_key_once, crew__ring_key_init);
     if (crew__ring_key == (pthread_key_t)-1)
         return NULL;
