@@ -47,9 +47,10 @@ void crew__fence_heavy(void)
 {
 #if defined(__linux__) && defined(SYS_membarrier)
     if (atomic_load_explicit(&crew__fence_asym, memory_order_relaxed)) {
-        /* Registered, so this cannot fail with EPERM; any other failure
-         * falls through to the symmetric fence (the light side then may be
-         * only a compiler barrier: treat that as fatal rather than wrong). */
+        /* Registered and tried once in setup: the kernel documents no
+         * failure now.  Should one happen anyway, other threads may already
+         * rely on their light fence, and no fence from here can make up for
+         * it: stop rather than lose a wake-up silently. */
         if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0) {
             crew__fence_full();
             return;

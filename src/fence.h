@@ -33,7 +33,10 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-/* True once membarrier is registered (written once under pthread_once). */
+/* True once membarrier is registered.  Written once, inside pthread_once,
+ * before crew_pool_create returns its first pool; read relaxed: a thread
+ * that uses the light fence reached a pool, so the pool's creation (and the
+ * write) happens before its read. */
 extern _Atomic bool crew__fence_asym;
 
 void crew__fence_init(void);

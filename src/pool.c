@@ -36,9 +36,9 @@
  * Steps 2-3 and a-b form a Dekker pattern: either the waker sees SLEEP (and
  * wakes someone) or the sleeper sees the task.  With only a light fence on
  * the publishing side, the heavy fence on the sleeping side makes it hold
- * (docs/SCHEDULER.md, "Light and heavy fences").  A worker is woken by exactly one CAS, so one task never wakes two
- * workers, and a burst of submissions wakes workers one at a time as the
- * woken ones start spinning.
+ * (docs/SCHEDULER.md, "Light and heavy fences").  A worker is woken by
+ * exactly one CAS, so one task never wakes two workers, and a burst of
+ * submissions wakes workers one at a time as the woken ones start spinning.
  *
  * Lazy start and retirement: no thread exists until the first submit.  A
  * submit that finds no parked and no spinning worker starts a new thread if
@@ -860,7 +860,7 @@ static inline crew__ring *crew__ring_for(crew_pool *p)
     return crew__my_ring;
 }
 
-/* True once nothing this ring's owner sent to the injection queue can still
+/* True once nothing this ring's owner sent to its overflow queue can still
  * be ahead of a push on the ring (the ring and the queue are both empty). */
 static bool crew__ring_overflow_over(crew__ring *r)
 {

@@ -67,7 +67,7 @@ typedef struct crew__worker {
     uint64_t rng;                 /* owner only: victim selection */
     unsigned ring_next;           /* owner only: the ring to look at first */
     uint64_t ring_tail;           /* owner only: that ring's tail as last seen */
-    unsigned looks;               /* owner only: counts looks at the submission rings */
+    unsigned looks;               /* owner only: looks past its own deque (which queue first) */
     pthread_t thread;             /* written by the starter under pool lock; joined under join_lock */
 } crew__worker;
 
@@ -104,7 +104,8 @@ struct crew_pool {
     pthread_mutex_t deadlock_lock; /* serialises wait-cycle checks (future.c) */
     crew__worker *workers;        /* [max_slots], 64-byte aligned */
     /* Submission rings of threads outside the pool (ring.h): rings[i] is
-     * written once under lock, before nrings grows past i (release); read
+     * written once under lock, before nrings grows past i (seq_cst store,
+     * which crew__pool_seal's scan after its heavy fence relies on); read
      * after an acquire load of nrings.  Freed with the pool. */
     _Atomic uint32_t nrings;
     crew__ring *rings[CREW__MAX_RINGS];
