@@ -22,7 +22,8 @@
  * that finds nothing spins for a short while (at most spin_limit workers
  * spin at once), then parks:
  *   1. store park = 1 (seq_cst)
- *   2. counts += SLEEP (seq_cst RMW), heavy fence (fence.h)
+ *   2. counts += SLEEP, then spinning -= 1 (seq_cst RMWs), heavy fence
+ *      (fence.h)
  *   3. look for work once more (seq_cst loads of the rings, the injection
  *      tails and every deque's top/bottom) and at the shutdown flag
  *   4. if something is there: CAS park 1 -> 0; if that wins, counts -= SLEEP
@@ -593,11 +594,13 @@ static int crew__idle(crew__worker *w, crew__task **found, bool holding_spin)
                     crew__cpu_relax();
         }
     }
-    atomic_fetch_sub_explicit(&p->spinning, 1, memory_order_seq_cst);
-
-    /* Park (steps 1-5 of the protocol at the top of this file). */
+    /* Park (steps 1-5 of the protocol at the top of this file).  We stop
+     * counting as spinning only once counted as sleeping: a waker never
+     * sees this worker as neither, which would make it start a thread
+     * for a task that we are about to see. */
     atomic_store_explicit(&w->park, 1, memory_order_seq_cst);
     atomic_fetch_add_explicit(&p->counts, CREW__C_SLEEP, memory_order_seq_cst);
+    atomic_fetch_sub_explicit(&p->spinning, 1, memory_order_seq_cst);
     crew__fence_heavy(); /* against submits that publish with a light fence */
     if (crew__work_visible(p) || atomic_load_explicit(&p->flags, memory_order_seq_cst)) {
         crew__unpark_self(w);
