@@ -119,12 +119,22 @@ static uint32_t crew__leave_pending(crew_future *f, uint32_t to, bool *ok)
 /* A detached task (no future handed out) can be neither cancelled, waited
  * for nor given callbacks, and the worker that took it off a queue is its
  * only owner: run it with no atomic state changes and free it. */
+void crew__inline_drop(crew_pool *p, int broken)
+{
+    atomic_fetch_add_explicit(broken ? &p->broken : &p->cancelled, 1, memory_order_relaxed);
+}
+
 static void crew__detached_run(crew__worker *w, crew_future *f)
 {
     crew_pool *p = f->pool;
     crew_task_fn fn = f->u1.fn;
     void *arg = f->arg;
     crew__block_free(f);
+    crew__inline_run(w, p, fn, arg);
+}
+
+void crew__inline_run(crew__worker *w, crew_pool *p, crew_task_fn fn, void *arg)
+{
     atomic_store_explicit(&w->n_started,
                           atomic_load_explicit(&w->n_started, memory_order_relaxed) + 1,
                           memory_order_relaxed);

@@ -24,7 +24,7 @@
  *   1. store park = 1 (seq_cst)
  *   2. counts += SLEEP, then spinning -= 1 (seq_cst RMWs), heavy fence
  *      (fence.h)
- *   3. look for work once more (seq_cst loads of the rings, the injection
+ *   3. look for work once more (seq_cst loads of the rings, the batches, the injection
  *      tails and every deque's top/bottom) and at the shutdown flag
  *   4. if something is there: CAS park 1 -> 0; if that wins, counts -= SLEEP
  *      and go back to work; if it loses, a waker already did both for us
@@ -89,6 +89,10 @@ bool crew__pool_forked(const crew_pool *p)
 #define CREW__EXTRA_SLOTS 256       /* replacements for blocked workers */
 #define CREW__INJ_BATCH 8           /* tasks taken from the injection queue at once */
 #define CREW__SPIN_ROUNDS 256       /* find_work rounds before parking (~tens of µs) */
+#define CREW__BATCH_START 4         /* a worker's first batch from a ring (crew__take_batch) */
+#define CREW__BATCH_FAST_NS 10000   /* a batch done faster than this: double the next */
+#define CREW__BATCH_SLOW_NS 50000   /* slower than this: halve it */
+#define CREW__RING_STALL_NS 50000   /* flow control gives up after this without progress */
 #define CREW__WAIT_SPIN_NS 20000    /* spin of a waiter outside the pool */
 #define CREW__BLOCKED_RECHECK_NS (10 * (int64_t)1000000) /* see crew__wait_word_in */
 #define CREW__DEFAULT_IDLE_NS (10 * (int64_t)1000000000)
@@ -141,6 +145,9 @@ int crew_pool_create(crew_pool **out, const crew_pool_options *opts)
         w->pool = p;
         w->index = i;
         w->rng = 0x9e3779b97f4a7c15ull * (i + 1);
+        atomic_init(&w->inl.hdr.word, CREW__KIND_INLINE);
+        crew__batch_init(&w->batch);
+        w->batch_max = CREW__BATCH_START;
     }
     crew__inject_init(&p->inj);
     /* At least two may spin: then, while one runs the task it found, another
@@ -223,7 +230,7 @@ static uint64_t crew__rand(crew__worker *w)
 /* True if task t is a job of group g or of a group created inside one. */
 static bool crew__task_in_group(const crew__task *t, const crew__group_impl *g)
 {
-    if (atomic_load_explicit(&t->word, memory_order_relaxed) & CREW__KIND_FUTURE)
+    if (atomic_load_explicit(&t->word, memory_order_relaxed) & (CREW__KIND_FUTURE | CREW__KIND_INLINE))
         return false;
     for (const crew__group_impl *x = ((const crew__job *)t)->group; x; x = x->parent)
         if (x == g)
@@ -256,6 +263,25 @@ static crew__task *crew__steal_any(crew__worker *w)
     return NULL;
 }
 
+/* An entry of another worker's batch.  Those entries left a ring before
+ * anything still on it, so an idle worker takes them first: tasks start in
+ * submission order across workers, as from one queue, and none waits
+ * behind a busy or blocked worker (a task blocked outside crew on a task
+ * submitted right after it, which the same batch took, is not stuck). */
+static crew__task *crew__steal_batch(crew__worker *w)
+{
+    crew_pool *p = w->pool;
+    unsigned n = atomic_load_explicit(&p->nslots, memory_order_acquire);
+    for (unsigned k = 0; k < n; k++) {
+        crew__worker *v = &p->workers[k];
+        crew__task *t;
+        if (v != w && crew__batch_nonempty(&v->batch) &&
+            (t = crew__batch_take(&v->batch, &w->inl)) != NULL)
+            return t;
+    }
+    return NULL;
+}
+
 /* Takes a batch from injection queue q: returns the first task and keeps
  * the rest on our deque, pushed newest first: we pop them in submission
  * order, and a thief, taking from the other end, gets the batch's newest
@@ -266,6 +292,16 @@ static crew__task *crew__take_inject(crew__worker *w, crew__inject *q)
     size_t n = crew__inject_pop_batch(q, batch, CREW__INJ_BATCH);
     if (n == 0)
         return NULL;
+    if (n > 1 && !crew__batch_nonempty(&w->batch)) {
+        /* Submitted tasks (and jobs from outside), which should start in
+         * submission order across workers.  Our batch keeps the rest in
+         * order for us and hands the oldest to a thief (the deque would
+         * hand it the newest). */
+        crew__batch_put(&w->batch, batch + 1, (unsigned)(n - 1));
+        crew__fence_light();
+        crew__pool_notify(w->pool);
+        return batch[0];
+    }
     for (size_t i = n - 1; i >= 1; i--)
         if (crew__deque_push(&w->dq, batch[i]) != 0) {
             /* Out of memory growing the deque: run it now instead. */
@@ -274,6 +310,39 @@ static crew__task *crew__take_inject(crew__worker *w, crew__inject *q)
     if (n > 1)
         crew__pool_notify(w->pool);
     return batch[0];
+}
+
+/* Our own ring's oldest entries into our batch, as many as fit in the
+ * time budget: the size doubles while a batch takes under
+ * CREW__BATCH_FAST_NS and halves when one takes over CREW__BATCH_SLOW_NS.
+ * Long tasks thus come one at a time (another worker can take the next
+ * one the moment it is idle), short ones in bulk (one CAS on the shared
+ * head, and the ring's lines cross once per batch instead of per task).
+ * Returns the first entry, or NULL if the ring was empty. */
+static crew__task *crew__take_batch(crew__worker *w, crew__ring *r)
+{
+    int64_t now = crew_now_ns();
+    if (w->batch_last > 0) {
+        int64_t spent = now - w->batch_t0;
+        if (spent < CREW__BATCH_FAST_NS && w->batch_max < CREW__BATCH_CAP)
+            w->batch_max *= 2;
+        else if (spent > CREW__BATCH_SLOW_NS && w->batch_max > 1)
+            w->batch_max /= 2;
+    }
+    unsigned n = crew__batch_fill(&w->batch, r, &w->ring_tail, w->batch_max);
+    w->batch_last = n;
+    w->batch_t0 = now;
+    if (n == 0)
+        return NULL;
+    if (n > 1) {
+        /* Others may take some.  The batch's tail was a release store:
+         * the light fence orders it before notify's loads, as for a push
+         * on a ring (every worker that parks takes a heavy fence before
+         * its last look, which covers the batches). */
+        crew__fence_light();
+        crew__pool_notify(w->pool);
+    }
+    return crew__batch_take(&w->batch, &w->inl);
 }
 
 /* The oldest task of some submission ring, starting with the ring that
@@ -286,7 +355,7 @@ static crew__task *crew__take_submitted(crew__worker *w)
         return NULL;
     unsigned i = w->ring_next < n ? w->ring_next : 0;
     crew__ring *r = p->rings[i];
-    crew__task *t = crew__ring_take(r, &w->ring_tail);
+    crew__task *t = crew__take_batch(w, r);
     if (t || (t = crew__take_inject(w, &r->ovq)) != NULL)
         return t;
     for (unsigned k = 1; k < n; k++) {
@@ -294,7 +363,7 @@ static crew__task *crew__take_submitted(crew__worker *w)
             i = 0;
         r = p->rings[i];
         uint64_t tail = 0;
-        if ((crew__ring_nonempty(r) && (t = crew__ring_take(r, &tail)) != NULL) ||
+        if ((crew__ring_nonempty(r) && (t = crew__ring_take(r, &tail, &w->inl)) != NULL) ||
             (t = crew__take_inject(w, &r->ovq)) != NULL) {
             w->ring_next = i;
             w->ring_tail = tail;
@@ -323,6 +392,10 @@ crew__task *crew__find_work(crew__worker *w, crew__group_impl *only_group)
     }
     if (t)
         return t;
+    /* Our batch next (entries we took from a ring in one go), then the
+     * other workers' batches. */
+    if ((t = crew__batch_take(&w->batch, &w->inl)) != NULL || (t = crew__steal_batch(w)) != NULL)
+        return t;
     /* Submissions: the rings first, but every 16th look the injection queue
      * first, so that neither can starve the other. */
     bool inject_first = (++w->looks & 15) == 0;
@@ -350,6 +423,8 @@ static bool crew__work_visible(crew_pool *p)
         crew__worker *v = &p->workers[i];
         if (atomic_load_explicit(&v->dq_ready, memory_order_acquire) &&
             crew__deque_size_hint(&v->dq) > 0)
+            return true;
+        if (crew__batch_nonempty(&v->batch))
             return true;
     }
     return false;
@@ -505,6 +580,14 @@ static void crew__pool_seal(crew_pool *p)
 void crew__run_task(crew__worker *w, crew__task *t)
 {
     uint32_t flags = atomic_load_explicit(&w->pool->flags, memory_order_acquire);
+    if (atomic_load_explicit(&t->word, memory_order_relaxed) & CREW__KIND_INLINE) {
+        crew__inline *in = (crew__inline *)t;
+        if (flags & (CREW__P_BROKEN | CREW__P_CANCEL))
+            crew__inline_drop(w->pool, (flags & CREW__P_BROKEN) != 0);
+        else
+            crew__inline_run(w, w->pool, in->fn, in->arg);
+        return;
+    }
     if (flags & CREW__P_BROKEN) {
         crew__task_drop(t, 1);
         return;
@@ -863,6 +946,47 @@ static inline crew__ring *crew__ring_for(crew_pool *p)
     return crew__my_ring;
 }
 
+/* Flow control for a full ring (ours, inside our announcement): wait while
+ * the workers make progress on it, until a quarter of it is free.  A
+ * thread that runs more than a ring's worth of tasks ahead of the workers
+ * gains nothing by running further ahead; slowed to their pace it leaves
+ * them the CPU time, and its tasks take the ring's fast path instead of
+ * the overflow queue.  If the head has not moved for CREW__RING_STALL_NS
+ * (the workers are blocked, or busy with long tasks, or waiting for this
+ * very thread), returns false and the task goes to the overflow queue: a
+ * submit never waits on the tasks themselves.  Spins a little, then
+ * yields: not a sleep, the wait is as short as the workers are fast. */
+static bool crew__ring_wait_space(crew__ring *r)
+{
+    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    /* acquire: as in crew__ring_push, before we reuse the slots. */
+    uint64_t last = atomic_load_explicit(&r->head, memory_order_acquire);
+    int64_t stalled_since = 0;
+    for (unsigned i = 0;; i++) {
+        if (i < 16) {
+            for (int k = 0; k < 16; k++)
+                crew__cpu_relax();
+        } else {
+            sched_yield();
+        }
+        uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);
+        if (tail - h <= CREW__RING_CAP - CREW__RING_CAP / 4) {
+            r->head_seen = h;
+            return true;
+        }
+        if (h != last) {
+            last = h;
+            stalled_since = 0;
+            continue;
+        }
+        int64_t now = crew_now_ns();
+        if (stalled_since == 0)
+            stalled_since = now;
+        else if (now - stalled_since > CREW__RING_STALL_NS)
+            return false;
+    }
+}
+
 /* True once nothing this ring's owner sent to its overflow queue can still
  * be ahead of a push on the ring (the ring and the queue are both empty). */
 static bool crew__ring_overflow_over(crew__ring *r)
@@ -894,7 +1018,8 @@ static int crew__pool_submit_ring(crew_pool *p, crew__ring *r, crew__task *t)
      * write), so that one thread's tasks are taken in submission order. */
     if (r->overflow && (++r->overflow_n & 31) == 0 && crew__ring_overflow_over(r))
         r->overflow = false;
-    if (r->overflow || !crew__ring_push(r, t)) {
+    if (r->overflow ||
+        (!crew__ring_push(r, t) && !(crew__ring_wait_space(r) && crew__ring_push(r, t)))) {
         r->overflow = true;
         /* Accepted: the flags were checked under the announcement. */
         crew__inject_push_accepted(&r->ovq, t);
@@ -905,6 +1030,40 @@ static int crew__pool_submit_ring(crew_pool *p, crew__ring *r, crew__task *t)
                           atomic_load_explicit(&r->submitted, memory_order_relaxed) + 1,
                           memory_order_relaxed);
     crew__fence_light(); /* the push before the load of counts */
+    crew__pool_notify_light(p);
+    return 0;
+}
+
+/* crew__pool_submit_inline's answer when the task needs a block after all. */
+#define CREW__NEEDS_BLOCK (-1000)
+
+/* A detached task without cleanup from a thread with ring r: the entry
+ * (fn, arg) itself goes on the ring, with no block to allocate, fill, hand
+ * to a worker and recycle.  CREW__NEEDS_BLOCK while the ring's tasks go to
+ * its overflow queue (which links blocks), or if it stays full. */
+static int crew__pool_submit_inline(crew_pool *p, crew__ring *r, crew_task_fn fn, void *arg)
+{
+    if (r->overflow)
+        return CREW__NEEDS_BLOCK;
+    int rc = crew__pool_ensure_worker(p);
+    if (rc)
+        return rc;
+    /* The same announcement and notification as crew__pool_submit_ring. */
+    atomic_store_explicit(&r->in_submit, 1, memory_order_relaxed);
+    crew__fence_light();
+    rc = crew__pool_state_error(p);
+    if (rc == 0 && !crew__ring_push_entry(r, fn, arg) &&
+        !(crew__ring_wait_space(r) && crew__ring_push_entry(r, fn, arg))) {
+        r->overflow = true; /* stalled: the block goes straight to the overflow queue */
+        rc = CREW__NEEDS_BLOCK;
+    }
+    atomic_store_explicit(&r->in_submit, 0, memory_order_release);
+    if (rc)
+        return rc;
+    atomic_store_explicit(&r->submitted,
+                          atomic_load_explicit(&r->submitted, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    crew__fence_light();
     crew__pool_notify_light(p);
     return 0;
 }
@@ -924,6 +1083,15 @@ int crew_pool_submit_ex(crew_pool *p, crew_task_fn fn, void *arg, crew_cleanup_f
     int rc = crew__pool_state_error(p);
     if (rc)
         return rc;
+    crew__worker *self = crew__self;
+    if (!out && !cleanup && !(self && self->pool == p)) {
+        crew__ring *r = crew__ring_for(p);
+        if (r) {
+            rc = crew__pool_submit_inline(p, r, fn, arg);
+            if (rc != CREW__NEEDS_BLOCK)
+                return rc;
+        }
+    }
     crew_future *f = crew__block_alloc();
     if (!f)
         return CREW_ENOMEM;
@@ -936,7 +1104,6 @@ int crew_pool_submit_ex(crew_pool *p, crew_task_fn fn, void *arg, crew_cleanup_f
     f->pool = p;
     f->cbs = NULL;
 
-    crew__worker *self = crew__self;
     if (self && self->pool == p) {
         /* From one of our own tasks: our own deque, no lock. */
         if (crew__deque_push(&self->dq, &f->hdr) != 0) {
@@ -1000,8 +1167,14 @@ static void crew__cancel_queued(crew_pool *p)
     for (unsigned i = 0; i < nr; i++) {
         crew__task *t;
         uint64_t tail = 0;
-        while ((t = crew__ring_take(p->rings[i], &tail)) != NULL)
-            crew__task_drop(t, 0);
+        crew__inline inl;
+        atomic_init(&inl.hdr.word, CREW__KIND_INLINE);
+        while ((t = crew__ring_take(p->rings[i], &tail, &inl)) != NULL) {
+            if (t == &inl.hdr)
+                crew__inline_drop(p, 0);
+            else
+                crew__task_drop(t, 0);
+        }
         crew__cancel_inject(&p->rings[i]->ovq, &jobs);
     }
     crew__cancel_inject(&p->inj, &jobs);

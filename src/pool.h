@@ -67,6 +67,12 @@ typedef struct crew__worker {
     uint64_t rng;                 /* owner only: victim selection */
     unsigned ring_next;           /* owner only: the ring to look at first */
     uint64_t ring_tail;           /* owner only: that ring's tail as last seen */
+    crew__inline inl;             /* owner only: holds the inline task it took */
+    /* Batch-size control (owner only): entries moved from a ring at a time
+     * (1..CREW__BATCH_CAP), and when and how many the last fill moved. */
+    unsigned batch_max, batch_last;
+    int64_t batch_t0;
+    crew__batch batch;            /* entries moved from a ring: owner fills, anyone takes */
     unsigned looks;               /* owner only: looks past its own deque (which queue first) */
     pthread_t thread;             /* written by the starter under pool lock; joined under join_lock */
 } crew__worker;

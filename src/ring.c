@@ -12,12 +12,14 @@ void crew__ring_init(crew__ring *r, crew_pool *p)
     atomic_init(&r->submitted, 0);
     atomic_init(&r->head, 0);
     atomic_init(&r->owner, 0);
-    for (unsigned i = 0; i < CREW__RING_CAP; i++)
-        atomic_init(&r->slot[i], NULL);
+    for (unsigned i = 0; i < CREW__RING_CAP; i++) {
+        atomic_init(&r->slot[i].fn, NULL);
+        atomic_init(&r->slot[i].arg, NULL);
+    }
     crew__inject_init(&r->ovq);
 }
 
-crew__task *crew__ring_take(crew__ring *r, uint64_t *tail_seen)
+crew__task *crew__ring_take(crew__ring *r, uint64_t *tail_seen, crew__inline *inl)
 {
     /* acquire (here and on CAS failure): the taker that moved head to h had
      * seen a tail past h, so the tail we load next is past h too. */
@@ -31,18 +33,104 @@ crew__task *crew__ring_take(crew__ring *r, uint64_t *tail_seen)
             if ((int64_t)(t - h) <= 0)
                 return NULL;
         }
-        crew__task *x = atomic_load_explicit(&r->slot[h & (CREW__RING_CAP - 1)],
-                                             memory_order_relaxed);
+        crew__rslot *sl = &r->slot[h & (CREW__RING_CAP - 1)];
+        crew_task_fn fn = atomic_load_explicit(&sl->fn, memory_order_relaxed);
+        void *arg = atomic_load_explicit(&sl->arg, memory_order_relaxed);
         /* release: our read of the slot comes before the owner may reuse it
          * (it loads head with acquire).  On failure h is reloaded. */
         if (atomic_compare_exchange_weak_explicit(&r->head, &h, h + 1, memory_order_acq_rel,
                                                   memory_order_acquire)) {
-            /* The next task's block was written by the owner: start
-             * fetching it while the caller runs this one. */
-            if ((int64_t)(t - h) > 1)
-                __builtin_prefetch(atomic_load_explicit(&r->slot[(h + 1) & (CREW__RING_CAP - 1)],
-                                                        memory_order_relaxed));
-            return x;
+            /* The next block was written by the owner: start fetching it
+             * while the caller runs this task. */
+            if ((int64_t)(t - h) > 1) {
+                crew__rslot *nx = &r->slot[(h + 1) & (CREW__RING_CAP - 1)];
+                if (!atomic_load_explicit(&nx->fn, memory_order_relaxed))
+                    __builtin_prefetch(atomic_load_explicit(&nx->arg, memory_order_relaxed));
+            }
+            return crew__rslot_task(fn, arg, inl);
         }
+    }
+}
+
+void crew__batch_init(crew__batch *b)
+{
+    atomic_init(&b->head, 0);
+    atomic_init(&b->tail, 0);
+    for (unsigned i = 0; i < CREW__BATCH_CAP; i++) {
+        atomic_init(&b->slot[i].fn, NULL);
+        atomic_init(&b->slot[i].arg, NULL);
+    }
+}
+
+unsigned crew__batch_fill(crew__batch *b, crew__ring *r, uint64_t *tail_seen, unsigned max)
+{
+    /* Owner: relaxed reads our own tail.  b is empty (the caller saw head ==
+     * tail with acquire, after every taker's read of the slots we reuse). */
+    uint64_t bt = atomic_load_explicit(&b->tail, memory_order_relaxed);
+    uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);
+    for (;;) {
+        uint64_t t = *tail_seen;
+        if ((int64_t)(t - h) <= 0) {
+            t = atomic_load_explicit(&r->tail, memory_order_acquire);
+            *tail_seen = t;
+            if ((int64_t)(t - h) <= 0)
+                return 0;
+        }
+        unsigned k = t - h < max ? (unsigned)(t - h) : max;
+        /* Copy first, then claim: as in crew__ring_take, the CAS proves that
+         * no other taker had these entries and that the owner of r had not
+         * reused their slots. */
+        for (unsigned i = 0; i < k; i++) {
+            crew__rslot *from = &r->slot[(h + i) & (CREW__RING_CAP - 1)];
+            crew__rslot *to = &b->slot[(bt + i) & (CREW__BATCH_CAP - 1)];
+            atomic_store_explicit(&to->fn, atomic_load_explicit(&from->fn, memory_order_relaxed),
+                                  memory_order_relaxed);
+            atomic_store_explicit(&to->arg,
+                                  atomic_load_explicit(&from->arg, memory_order_relaxed),
+                                  memory_order_relaxed);
+        }
+        if (atomic_compare_exchange_weak_explicit(&r->head, &h, h + k, memory_order_acq_rel,
+                                                  memory_order_acquire)) {
+            for (unsigned i = 0; i < k; i++) {
+                crew__rslot *e = &b->slot[(bt + i) & (CREW__BATCH_CAP - 1)];
+                if (!atomic_load_explicit(&e->fn, memory_order_relaxed))
+                    __builtin_prefetch(atomic_load_explicit(&e->arg, memory_order_relaxed));
+            }
+            /* release: the entries (and the blocks behind them, which we
+             * acquired from r's owner) before the new tail. */
+            atomic_store_explicit(&b->tail, bt + k, memory_order_release);
+            return k;
+        }
+    }
+}
+
+void crew__batch_put(crew__batch *b, crew__task **t, unsigned n)
+{
+    uint64_t bt = atomic_load_explicit(&b->tail, memory_order_relaxed);
+    for (unsigned i = 0; i < n; i++) {
+        crew__rslot *e = &b->slot[(bt + i) & (CREW__BATCH_CAP - 1)];
+        atomic_store_explicit(&e->fn, NULL, memory_order_relaxed);
+        atomic_store_explicit(&e->arg, t[i], memory_order_relaxed);
+    }
+    /* release: the entries and the tasks' fields before the new tail. */
+    atomic_store_explicit(&b->tail, bt + n, memory_order_release);
+}
+
+crew__task *crew__batch_take(crew__batch *b, crew__inline *inl)
+{
+    uint64_t h = atomic_load_explicit(&b->head, memory_order_acquire);
+    for (;;) {
+        /* acquire: pairs with the owner's release store of the tail. */
+        uint64_t t = atomic_load_explicit(&b->tail, memory_order_acquire);
+        if ((int64_t)(t - h) <= 0)
+            return NULL;
+        crew__rslot *sl = &b->slot[h & (CREW__BATCH_CAP - 1)];
+        crew_task_fn fn = atomic_load_explicit(&sl->fn, memory_order_relaxed);
+        void *arg = atomic_load_explicit(&sl->arg, memory_order_relaxed);
+        /* release: our read of the slot before the owner refills it (it
+         * waits for head == tail with acquire). */
+        if (atomic_compare_exchange_weak_explicit(&b->head, &h, h + 1, memory_order_acq_rel,
+                                                  memory_order_acquire))
+            return crew__rslot_task(fn, arg, inl);
     }
 }

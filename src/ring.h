@@ -7,7 +7,10 @@
  * the tail; the owner's copy of head is refreshed only when the ring looks
  * full) and uses no read-modify-write and no fence (W1 in
  * docs/BENCHMARKS.md: 31.7 -> 24.7 ns per task against the injection queue's
- * CAS, with the allocator changes of the same commit).
+ * CAS, with the allocator changes of the same commit).  An entry is a pair
+ * (crew__rslot): a detached task without cleanup travels as (fn, arg), with
+ * no block at all; workers move entries into their own batches
+ * (crew__batch) several at a time (docs/SCHEDULER.md, "Where work goes").
  *
  * Synchronization table:
  *   push, producer fields   the owner only (ownership moves with the
@@ -44,6 +47,37 @@
 #include "task.h"
 
 #define CREW__RING_CAP 1024u
+#define CREW__BATCH_CAP 32u
+
+/* An entry of a ring or of a worker's batch: an inline task (fn, arg: a
+ * detached task submitted without cleanup, which needs no block), or
+ * fn == NULL and arg a crew__task block (a future, or a detached task with
+ * a cleanup).  Relaxed atomics: published by the tail's release store. */
+typedef struct crew__rslot {
+    _Atomic(crew_task_fn) fn;
+    _Atomic(void *) arg;
+} crew__rslot;
+
+/* What a taker gets for an inline entry: a crew__task-shaped holder of the
+ * taking thread (hdr.word is CREW__KIND_INLINE), which crew__run_task reads
+ * before it calls fn, so the holder is free again while fn runs. */
+typedef struct crew__inline {
+    crew__task hdr;
+    crew_task_fn fn;
+    void *arg;
+} crew__inline;
+
+/* A worker's batch: entries it moved from a ring with one CAS, which it
+ * then takes one at a time, and which any other worker may steal (an
+ * entry never waits behind a worker that is busy or blocked).  Only the
+ * owner fills it, and only when it is empty; anyone takes with a CAS on
+ * head.  Indices only grow, so a taker that read a slot before a refill
+ * fails its CAS. */
+typedef struct crew__batch {
+    _Alignas(64) _Atomic uint64_t head; /* next index to take (CAS) */
+    _Atomic uint64_t tail;              /* one past the last entry (owner, release) */
+    crew__rslot slot[CREW__BATCH_CAP];
+} crew__batch;
 
 typedef struct crew__ring {
     /* Written by the owner only, read by takers. */
@@ -60,7 +94,7 @@ typedef struct crew__ring {
     /* 0: free; 1: claimed by a thread (acquire CAS 0 -> 1, release store 0). */
     _Atomic uint32_t owner;
     crew_pool *pool;                      /* immutable */
-    _Alignas(64) _Atomic(crew__task *) slot[CREW__RING_CAP];
+    _Alignas(64) crew__rslot slot[CREW__RING_CAP];
     /* Where the owner's tasks go while the ring is full (and until both are
      * empty again, to keep them in order): an intrusive queue, so a flood
      * costs no memory beyond the task blocks. */
@@ -69,8 +103,9 @@ typedef struct crew__ring {
 
 void crew__ring_init(crew__ring *r, crew_pool *p);
 
-/* Owner: appends t.  Returns false if the ring is full (t not queued). */
-static inline bool crew__ring_push(crew__ring *r, crew__task *t)
+/* Owner: appends an entry (fn, arg) (see crew__rslot).  Returns false if
+ * the ring is full (nothing queued). */
+static inline bool crew__ring_push_entry(crew__ring *r, crew_task_fn fn, void *arg)
 {
     uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
     if (tail - r->head_seen >= CREW__RING_CAP) {
@@ -80,17 +115,58 @@ static inline bool crew__ring_push(crew__ring *r, crew__task *t)
         if (tail - r->head_seen >= CREW__RING_CAP)
             return false;
     }
-    atomic_store_explicit(&r->slot[tail & (CREW__RING_CAP - 1)], t, memory_order_relaxed);
+    crew__rslot *sl = &r->slot[tail & (CREW__RING_CAP - 1)];
+    atomic_store_explicit(&sl->fn, fn, memory_order_relaxed);
+    atomic_store_explicit(&sl->arg, arg, memory_order_relaxed);
     /* release: the slot and the task's fields before the new tail. */
     atomic_store_explicit(&r->tail, tail + 1, memory_order_release);
     return true;
 }
 
-/* Any thread: the oldest task, or NULL if the ring is empty.  *tail_seen is
+static inline bool crew__ring_push(crew__ring *r, crew__task *t)
+{
+    return crew__ring_push_entry(r, NULL, t);
+}
+
+/* Any thread: the oldest task, or NULL if the ring is empty (an inline
+ * entry comes back as &inl->hdr, filled in).  *tail_seen is
  * the caller's memory of the tail (0 the first time): the tail's line is
  * written by every push, so a taker loads it only when head has caught up
  * with what it last saw. */
-crew__task *crew__ring_take(crew__ring *r, uint64_t *tail_seen);
+crew__task *crew__ring_take(crew__ring *r, uint64_t *tail_seen, crew__inline *inl);
+
+/* The taken entry as a task: the block, or inl filled in for an inline one. */
+static inline crew__task *crew__rslot_task(crew_task_fn fn, void *arg, crew__inline *inl)
+{
+    if (!fn)
+        return arg;
+    inl->fn = fn;
+    inl->arg = arg;
+    return &inl->hdr;
+}
+
+void crew__batch_init(crew__batch *b);
+
+/* Owner of b, which must be empty: moves up to max (<= CREW__BATCH_CAP)
+ * of ring r's oldest entries into b with one CAS on r's head.  Returns how
+ * many (0: r was empty).  tail_seen as for crew__ring_take. */
+unsigned crew__batch_fill(crew__batch *b, crew__ring *r, uint64_t *tail_seen, unsigned max);
+
+/* Owner of b, which must be empty: puts n (<= CREW__BATCH_CAP) blocks in
+ * it, in order. */
+void crew__batch_put(crew__batch *b, crew__task **t, unsigned n);
+
+/* Any thread: b's oldest entry as a task (inl as for crew__ring_take), or
+ * NULL if b is empty. */
+crew__task *crew__batch_take(crew__batch *b, crew__inline *inl);
+
+/* Any thread: true if b may hold an entry (seq_cst loads, like
+ * crew__ring_nonempty). */
+static inline bool crew__batch_nonempty(crew__batch *b)
+{
+    uint64_t h = atomic_load_explicit(&b->head, memory_order_seq_cst);
+    return atomic_load_explicit(&b->tail, memory_order_seq_cst) != h;
+}
 
 /* Any thread: true if the ring may hold a task.  seq_cst loads (plain
  * loads on x86): a parking worker's look for work (docs/SCHEDULER.md). */

@@ -19,6 +19,7 @@
 #include "crew/group.h"
 
 #define CREW__KIND_FUTURE 0x80000000u
+#define CREW__KIND_INLINE 0x40000000u
 
 typedef struct crew__task {
     /* Injection-queue link while queued (written by the pushing thread,
@@ -99,5 +100,11 @@ void crew__job_drop(crew__job *j);
  * and the pool's reference is dropped; jobs are skipped and their group is
  * marked cancelled. */
 void crew__task_drop(crew__task *t, int broken);
+
+struct crew__worker;
+/* An inline detached task (ring.h) taken from a ring: run it, or count it
+ * as cancelled or broken. */
+void crew__inline_run(struct crew__worker *w, crew_pool *p, crew_task_fn fn, void *arg);
+void crew__inline_drop(crew_pool *p, int broken);
 
 #endif

@@ -16,7 +16,13 @@
  *      queue), some alternating between two pools: every task ran once;
  *   4. shutdown during submits: every submit that returned 0 ran exactly
  *      once or (cancel_pending) was cleaned up exactly once; every submit
- *      that failed (CREW_ESHUTDOWN) did neither; the pool's counters agree.
+ *      that failed (CREW_ESHUTDOWN) did neither; the pool's counters agree;
+ *   5. a task blocked outside crew (a condition variable) on a task
+ *      submitted after it: a worker's batch (several ring entries taken at
+ *      once) must not hold the second one while another worker is idle;
+ *   6. detached tasks without cleanup (ring entries without a block) under
+ *      shutdown with cancel_pending: each ran at most once, and the pool's
+ *      counters account for every one as completed or cancelled.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -321,6 +327,104 @@ static void test_shutdown_race(void)
     free(srecs);
 }
 
+/* ---- 5. a foreign wait on a later task ----------------------------------- */
+
+typedef struct pair {
+    pthread_mutex_t m;
+    pthread_cond_t c;
+    int posted;
+    int waited_ok; /* 1: the waiter saw the post, -1: it gave up */
+} pair;
+
+static int pair_wait(void *arg, void **result)
+{
+    (void)result;
+    pair *pr = arg;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until); /* pthread_cond_timedwait's clock */
+    until.tv_sec += 10;
+    pthread_mutex_lock(&pr->m);
+    int rc = 0;
+    while (!pr->posted && rc == 0)
+        rc = pthread_cond_timedwait(&pr->c, &pr->m, &until);
+    pr->waited_ok = pr->posted ? 1 : -1;
+    pthread_mutex_unlock(&pr->m);
+    return 0;
+}
+
+static int pair_post(void *arg, void **result)
+{
+    (void)result;
+    pair *pr = arg;
+    pthread_mutex_lock(&pr->m);
+    pr->posted = 1;
+    pthread_cond_signal(&pr->c);
+    pthread_mutex_unlock(&pr->m);
+    return 0;
+}
+
+static void test_foreign_wait(void)
+{
+    enum { PAIRS = 200 };
+    crew_pool *p = make_pool(2);
+    static pair prs[PAIRS];
+    for (int i = 0; i < PAIRS; i++) {
+        pthread_mutex_init(&prs[i].m, NULL);
+        pthread_cond_init(&prs[i].c, NULL);
+        prs[i].posted = 0;
+        prs[i].waited_ok = 0;
+    }
+    for (int i = 0; i < PAIRS; i++) {
+        /* Short tasks first, so that workers take big batches; then the
+         * waiter and, right behind it, the task it waits for. */
+        for (int k = 0; k < 64; k++)
+            CHECK_OK(crew_pool_submit(p, task_noop, NULL, NULL));
+        CHECK_OK(crew_pool_submit(p, pair_wait, &prs[i], NULL));
+        CHECK_OK(crew_pool_submit(p, pair_post, &prs[i], NULL));
+        if (i % 20 == 19)
+            nap_ms(1); /* let the workers go idle and park now and then */
+    }
+    CHECK_OK(crew_pool_shutdown(p, true, false));
+    for (int i = 0; i < PAIRS; i++) {
+        CHECK_EQ(prs[i].waited_ok, 1);
+        pthread_mutex_destroy(&prs[i].m);
+        pthread_cond_destroy(&prs[i].c);
+    }
+    CHECK_OK(crew_pool_destroy(p));
+}
+
+/* ---- 6. blockless entries and cancel_pending ----------------------------- */
+
+static void test_inline_cancel(void)
+{
+    int n = 3000; /* more than a ring holds: part of them take blocks */
+    runs = calloc((size_t)n, sizeof *runs);
+    crew_pool *p = make_pool(1);
+    blocker b = BLOCKER_INIT;
+    crew_future *bf;
+    CHECK_OK(crew_pool_submit(p, task_block, &b, &bf));
+    gate_pass(&b.started);
+    for (int i = 0; i < n; i++)
+        CHECK_OK(crew_pool_submit(p, count_run, (void *)(intptr_t)i, NULL));
+    CHECK_OK(crew_pool_shutdown(p, false, true));
+    gate_open(&b.release);
+    CHECK_OK(crew_pool_shutdown(p, true, false));
+    int ran = 0;
+    for (int i = 0; i < n; i++) {
+        int r = atomic_load(&runs[i]);
+        CHECK(r == 0 || r == 1);
+        ran += r;
+    }
+    crew_pool_stats s = stats_of(p);
+    CHECK_EQ(s.completed, (uint64_t)ran + 1);
+    CHECK_EQ(s.cancelled + (uint64_t)ran, (uint64_t)n);
+    CHECK_EQ(s.queued, 0);
+    CHECK_EQ(s.running, 0);
+    crew_future_release(bf);
+    CHECK_OK(crew_pool_destroy(p));
+    free(runs);
+}
+
 int main(int argc, char **argv)
 {
     producers = (int)arg_long(argc, argv, 1, 4);
@@ -332,5 +436,7 @@ int main(int argc, char **argv)
     test_many_threads();
     test_destroy_before_exit();
     test_shutdown_race();
+    test_foreign_wait();
+    test_inline_cancel();
     return check_exit("stress_submit");
 }
