@@ -263,6 +263,16 @@ static crew__task *crew__steal_any(crew__worker *w)
     return NULL;
 }
 
+/* After entries went into our batch: others may take some.  The batch's
+ * tail was a release store; the light fence orders it before notify's
+ * loads, as for a push on a ring (every worker that parks takes a heavy
+ * fence before its last look, which covers the batches). */
+static void crew__batch_published(crew__worker *w)
+{
+    crew__fence_light();
+    crew__pool_notify(w->pool);
+}
+
 /* An entry of another worker's batch.  Those entries left a ring before
  * anything still on it, so an idle worker takes them first: tasks start in
  * submission order across workers, as from one queue, and none waits
@@ -298,8 +308,7 @@ static crew__task *crew__take_inject(crew__worker *w, crew__inject *q)
          * order for us and hands the oldest to a thief (the deque would
          * hand it the newest). */
         crew__batch_put(&w->batch, batch + 1, (unsigned)(n - 1));
-        crew__fence_light();
-        crew__pool_notify(w->pool);
+        crew__batch_published(w);
         return batch[0];
     }
     for (size_t i = n - 1; i >= 1; i--)
@@ -334,14 +343,8 @@ static crew__task *crew__take_batch(crew__worker *w, crew__ring *r)
     w->batch_t0 = now;
     if (n == 0)
         return NULL;
-    if (n > 1) {
-        /* Others may take some.  The batch's tail was a release store:
-         * the light fence orders it before notify's loads, as for a push
-         * on a ring (every worker that parks takes a heavy fence before
-         * its last look, which covers the batches). */
-        crew__fence_light();
-        crew__pool_notify(w->pool);
-    }
+    if (n > 1)
+        crew__batch_published(w);
     return crew__batch_take(&w->batch, &w->inl);
 }
 
@@ -996,11 +999,17 @@ static bool crew__ring_overflow_over(crew__ring *r)
     return r->head_seen == tail && !crew__inject_maybe_nonempty(&r->ovq);
 }
 
-/* Queues t on ring r (ours) of p: crew__pool_inject's job for a thread with
- * a ring.  The fast path writes only lines this thread owns and has no
+/* crew__pool_submit_ring's answer when an inline entry needs a block. */
+#define CREW__NEEDS_BLOCK (-1000)
+
+/* Queues the entry (fn, arg) (ring.h: fn == NULL and arg a block, or an
+ * inline task) on ring r (ours) of p: crew__pool_inject's job for a thread
+ * with a ring.  The fast path writes only lines this thread owns and has no
  * read-modify-write and no fence; see docs/SCHEDULER.md for why the light
- * fences are enough. */
-static int crew__pool_submit_ring(crew_pool *p, crew__ring *r, crew__task *t)
+ * fences are enough.  An inline entry that cannot go on the ring (its tasks
+ * go to the overflow queue, which links blocks) is not queued:
+ * CREW__NEEDS_BLOCK. */
+static int crew__pool_submit_ring(crew_pool *p, crew__ring *r, crew_task_fn fn, void *arg)
 {
     int rc = crew__pool_ensure_worker(p);
     if (rc)
@@ -1018,11 +1027,15 @@ static int crew__pool_submit_ring(crew_pool *p, crew__ring *r, crew__task *t)
      * write), so that one thread's tasks are taken in submission order. */
     if (r->overflow && (++r->overflow_n & 31) == 0 && crew__ring_overflow_over(r))
         r->overflow = false;
-    if (r->overflow ||
-        (!crew__ring_push(r, t) && !(crew__ring_wait_space(r) && crew__ring_push(r, t)))) {
+    if (r->overflow || (!crew__ring_push_entry(r, fn, arg) &&
+                        !(crew__ring_wait_space(r) && crew__ring_push_entry(r, fn, arg)))) {
         r->overflow = true;
+        if (fn) {
+            atomic_store_explicit(&r->in_submit, 0, memory_order_release);
+            return CREW__NEEDS_BLOCK;
+        }
         /* Accepted: the flags were checked under the announcement. */
-        crew__inject_push_accepted(&r->ovq, t);
+        crew__inject_push_accepted(&r->ovq, arg);
     }
     /* release: shutdown's sealing sees the push once it sees 0. */
     atomic_store_explicit(&r->in_submit, 0, memory_order_release);
@@ -1030,40 +1043,6 @@ static int crew__pool_submit_ring(crew_pool *p, crew__ring *r, crew__task *t)
                           atomic_load_explicit(&r->submitted, memory_order_relaxed) + 1,
                           memory_order_relaxed);
     crew__fence_light(); /* the push before the load of counts */
-    crew__pool_notify_light(p);
-    return 0;
-}
-
-/* crew__pool_submit_inline's answer when the task needs a block after all. */
-#define CREW__NEEDS_BLOCK (-1000)
-
-/* A detached task without cleanup from a thread with ring r: the entry
- * (fn, arg) itself goes on the ring, with no block to allocate, fill, hand
- * to a worker and recycle.  CREW__NEEDS_BLOCK while the ring's tasks go to
- * its overflow queue (which links blocks), or if it stays full. */
-static int crew__pool_submit_inline(crew_pool *p, crew__ring *r, crew_task_fn fn, void *arg)
-{
-    if (r->overflow)
-        return CREW__NEEDS_BLOCK;
-    int rc = crew__pool_ensure_worker(p);
-    if (rc)
-        return rc;
-    /* The same announcement and notification as crew__pool_submit_ring. */
-    atomic_store_explicit(&r->in_submit, 1, memory_order_relaxed);
-    crew__fence_light();
-    rc = crew__pool_state_error(p);
-    if (rc == 0 && !crew__ring_push_entry(r, fn, arg) &&
-        !(crew__ring_wait_space(r) && crew__ring_push_entry(r, fn, arg))) {
-        r->overflow = true; /* stalled: the block goes straight to the overflow queue */
-        rc = CREW__NEEDS_BLOCK;
-    }
-    atomic_store_explicit(&r->in_submit, 0, memory_order_release);
-    if (rc)
-        return rc;
-    atomic_store_explicit(&r->submitted,
-                          atomic_load_explicit(&r->submitted, memory_order_relaxed) + 1,
-                          memory_order_relaxed);
-    crew__fence_light();
     crew__pool_notify_light(p);
     return 0;
 }
@@ -1087,7 +1066,8 @@ int crew_pool_submit_ex(crew_pool *p, crew_task_fn fn, void *arg, crew_cleanup_f
     if (!out && !cleanup && !(self && self->pool == p)) {
         crew__ring *r = crew__ring_for(p);
         if (r) {
-            rc = crew__pool_submit_inline(p, r, fn, arg);
+            /* No block: the entry (fn, arg) itself goes on the ring. */
+            rc = crew__pool_submit_ring(p, r, fn, arg);
             if (rc != CREW__NEEDS_BLOCK)
                 return rc;
         }
@@ -1114,7 +1094,7 @@ int crew_pool_submit_ex(crew_pool *p, crew_task_fn fn, void *arg, crew_cleanup_f
         atomic_fetch_add_explicit(&p->submitted, 1, memory_order_relaxed);
     } else {
         crew__ring *r = crew__ring_for(p);
-        rc = r ? crew__pool_submit_ring(p, r, &f->hdr) : crew__pool_inject(p, &f->hdr);
+        rc = r ? crew__pool_submit_ring(p, r, NULL, &f->hdr) : crew__pool_inject(p, &f->hdr);
         if (rc) {
             crew__block_free(f);
             return rc;
