@@ -1,8 +1,9 @@
 /* inject.h - internal: the pool's injection queue.
  *
- * Tasks submitted from threads outside the pool go here; workers take them
- * in batches and push them on their own deques, where other workers can
- * steal them.  It is an intrusive multi-producer queue (Vyukov's): a push is
+ * Tasks submitted from threads outside the pool go here (and to each
+ * submission ring's overflow queue); workers take them in batches into
+ * their own batches (pool.c, crew__take_inject), where other workers can
+ * take them too.  It is an intrusive multi-producer queue (Vyukov's): a push is
  * one CAS on the producer end plus one store; consumers take turns through a
  * try-lock (a busy consumer means another worker is already taking work).
  *

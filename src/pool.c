@@ -13,10 +13,14 @@
  * thread's ring (ring.h; its overflow queue when full); a group job spawned
  * from outside goes to the injection queue; a task submitted or spawned by a
  * worker goes to that worker's own deque.  A worker looks for work in its
- * own deque (newest first), then takes from the rings (oldest first), then
- * takes a batch from the injection queue (keeping the rest on its deque,
- * where others can steal them), then steals from the other workers (oldest
- * first), starting at a random victim.
+ * own deque (newest first), then in its own batch and the other workers'
+ * batches (oldest first), then takes from the rings (oldest first, several
+ * at a time into its batch), then takes a batch from the injection queue
+ * (the rest into its batch), then steals from the other workers' deques
+ * (oldest first), starting at a random victim.  A worker moving tasks into
+ * its batch names the source meanwhile (crew__batch's filling), so that
+ * no other worker runs ahead of them or counts the pool as out of work
+ * (docs/SCHEDULER.md, "Tasks in flight").
  *
  * Sleeping and waking (docs/SCHEDULER.md has the full argument): a worker
  * that finds nothing spins for a short while (at most spin_limit workers
@@ -24,8 +28,9 @@
  *   1. store park = 1 (seq_cst)
  *   2. counts += SLEEP, then spinning -= 1 (seq_cst RMWs), heavy fence
  *      (fence.h)
- *   3. look for work once more (seq_cst loads of the rings, the batches, the injection
- *      tails and every deque's top/bottom) and at the shutdown flag
+ *   3. look for work once more (seq_cst loads of the rings, the injection
+ *      tails, every deque's top/bottom, every batch and its filling word)
+ *      and at the shutdown flag
  *   4. if something is there: CAS park 1 -> 0; if that wins, counts -= SLEEP
  *      and go back to work; if it loses, a waker already did both for us
  *   5. futex-wait while park == 1
@@ -273,51 +278,100 @@ static void crew__batch_published(crew__worker *w)
     crew__pool_notify(w->pool);
 }
 
+/* The sources (rings, the injection queue) that other workers are moving
+ * tasks from into their batches, as seen by crew__steal_batch: a worker
+ * takes nothing from those meanwhile (crew__batch's filling).  Past
+ * CREW__FILLERS of them, all sources count as busy. */
+#define CREW__FILLERS 8
+typedef struct crew__fillers {
+    unsigned n;
+    void *src[CREW__FILLERS];
+} crew__fillers;
+
+static bool crew__fillers_has(const crew__fillers *f, const void *src)
+{
+    if (f->n > CREW__FILLERS)
+        return true;
+    for (unsigned i = 0; i < f->n; i++)
+        if (f->src[i] == src)
+            return true;
+    return false;
+}
+
 /* An entry of another worker's batch.  Those entries left a ring before
- * anything still on it, so an idle worker takes them first: tasks start in
- * submission order across workers, as from one queue, and none waits
+ * anything still on it, so an idle worker takes them first, and none waits
  * behind a busy or blocked worker (a task blocked outside crew on a task
- * submitted right after it, which the same batch took, is not stuck). */
-static crew__task *crew__steal_batch(crew__worker *w)
+ * submitted right after it, which the same batch took, is not stuck).
+ * Notes in *busy the sources other workers are filling their batches from:
+ * a task taken from one of those now would run ahead of theirs. */
+static crew__task *crew__steal_batch(crew__worker *w, crew__fillers *busy)
 {
     crew_pool *p = w->pool;
     unsigned n = atomic_load_explicit(&p->nslots, memory_order_acquire);
     for (unsigned k = 0; k < n; k++) {
         crew__worker *v = &p->workers[k];
         crew__task *t;
-        if (v != w && crew__batch_nonempty(&v->batch) &&
-            (t = crew__batch_take(&v->batch, &w->inl)) != NULL)
+        if (v == w)
+            continue;
+        void *src = crew__batch_filling(&v->batch);
+        if (src) {
+            if (busy->n < CREW__FILLERS)
+                busy->src[busy->n] = src;
+            if (busy->n <= CREW__FILLERS)
+                busy->n++;
+        }
+        if (crew__batch_nonempty(&v->batch) && (t = crew__batch_take(&v->batch, &w->inl)) != NULL)
             return t;
     }
     return NULL;
 }
 
-/* Takes a batch from injection queue q: returns the first task and keeps
- * the rest on our deque, pushed newest first: we pop them in submission
- * order, and a thief, taking from the other end, gets the batch's newest
- * task. */
-static crew__task *crew__take_inject(crew__worker *w, crew__inject *q)
+/* Around taking tasks from source src into our batch (crew__batch's
+ * filling).  The source is stored relaxed: the claim that follows (the
+ * ring's CAS, the injection queue's head store) is a release, so whoever
+ * sees the claim sees it. */
+static void crew__fill_begin(crew__worker *w, void *src)
+{
+    atomic_store_explicit(&w->batch.filling, src, memory_order_relaxed);
+}
+
+static void crew__fill_end(crew__worker *w)
+{
+    /* release: the batch's entries and tail before the NULL. */
+    atomic_store_explicit(&w->batch.filling, NULL, memory_order_release);
+}
+
+/* Takes a batch from injection queue q (src: q, or the ring whose
+ * overflow queue it is): returns the first task and keeps the rest in our
+ * batch, which is empty whenever we get here (we look at q only after our
+ * batch): submitted tasks (and jobs from outside) should start in
+ * submission order across workers, and a batch hands the oldest to us and
+ * to a thief alike. */
+static crew__task *crew__take_inject(crew__worker *w, crew__inject *q, void *src)
 {
     crew__task *batch[CREW__INJ_BATCH];
+    crew__fill_begin(w, src);
     size_t n = crew__inject_pop_batch(q, batch, CREW__INJ_BATCH);
+    size_t unpushed = 0; /* batch[1 .. unpushed]: no room on the deque */
+    if (n > 1 && !crew__batch_nonempty(&w->batch)) {
+        crew__batch_put(&w->batch, batch + 1, (unsigned)(n - 1));
+    } else if (n > 1) {
+        /* Our deque, newest first: we pop them in order; a thief gets the
+         * newest. */
+        for (size_t i = n - 1; i >= 1; i--)
+            if (crew__deque_push(&w->dq, batch[i]) != 0) {
+                unpushed = i;
+                break;
+            }
+    }
+    crew__fill_end(w);
     if (n == 0)
         return NULL;
-    if (n > 1 && !crew__batch_nonempty(&w->batch)) {
-        /* Submitted tasks (and jobs from outside), which should start in
-         * submission order across workers.  Our batch keeps the rest in
-         * order for us and hands the oldest to a thief (the deque would
-         * hand it the newest). */
-        crew__batch_put(&w->batch, batch + 1, (unsigned)(n - 1));
-        crew__batch_published(w);
-        return batch[0];
-    }
-    for (size_t i = n - 1; i >= 1; i--)
-        if (crew__deque_push(&w->dq, batch[i]) != 0) {
-            /* Out of memory growing the deque: run it now instead. */
-            crew__run_task(w, batch[i]);
-        }
     if (n > 1)
-        crew__pool_notify(w->pool);
+        crew__batch_published(w);
+    /* Out of memory growing the deque: run those now, oldest first. */
+    for (size_t k = 1; k <= unpushed; k++)
+        crew__run_task(w, batch[k]);
     return batch[0];
 }
 
@@ -338,7 +392,9 @@ static crew__task *crew__take_batch(crew__worker *w, crew__ring *r)
         else if (spent > CREW__BATCH_SLOW_NS && w->batch_max > 1)
             w->batch_max /= 2;
     }
+    crew__fill_begin(w, r);
     unsigned n = crew__batch_fill(&w->batch, r, &w->ring_tail, w->batch_max);
+    crew__fill_end(w);
     w->batch_last = n;
     w->batch_t0 = now;
     if (n == 0)
@@ -349,8 +405,9 @@ static crew__task *crew__take_batch(crew__worker *w, crew__ring *r)
 }
 
 /* The oldest task of some submission ring, starting with the ring that
- * last had one (its lines are likely in our cache). */
-static crew__task *crew__take_submitted(crew__worker *w)
+ * last had one (its lines are likely in our cache).  Skips the rings that
+ * another worker is filling its batch from (busy). */
+static crew__task *crew__take_submitted(crew__worker *w, const crew__fillers *busy)
 {
     crew_pool *p = w->pool;
     unsigned n = atomic_load_explicit(&p->nrings, memory_order_acquire);
@@ -358,16 +415,19 @@ static crew__task *crew__take_submitted(crew__worker *w)
         return NULL;
     unsigned i = w->ring_next < n ? w->ring_next : 0;
     crew__ring *r = p->rings[i];
-    crew__task *t = crew__take_batch(w, r);
-    if (t || (t = crew__take_inject(w, &r->ovq)) != NULL)
+    crew__task *t;
+    if (!crew__fillers_has(busy, r) &&
+        ((t = crew__take_batch(w, r)) != NULL || (t = crew__take_inject(w, &r->ovq, r)) != NULL))
         return t;
     for (unsigned k = 1; k < n; k++) {
         if (++i == n)
             i = 0;
         r = p->rings[i];
+        if (crew__fillers_has(busy, r))
+            continue;
         uint64_t tail = 0;
         if ((crew__ring_nonempty(r) && (t = crew__ring_take(r, &tail, &w->inl)) != NULL) ||
-            (t = crew__take_inject(w, &r->ovq)) != NULL) {
+            (t = crew__take_inject(w, &r->ovq, r)) != NULL) {
             w->ring_next = i;
             w->ring_tail = tail;
             return t;
@@ -397,16 +457,22 @@ crew__task *crew__find_work(crew__worker *w, crew__group_impl *only_group)
         return t;
     /* Our batch next (entries we took from a ring in one go), then the
      * other workers' batches. */
-    if ((t = crew__batch_take(&w->batch, &w->inl)) != NULL || (t = crew__steal_batch(w)) != NULL)
+    crew__fillers busy;
+    busy.n = 0;
+    if ((t = crew__batch_take(&w->batch, &w->inl)) != NULL ||
+        (t = crew__steal_batch(w, &busy)) != NULL)
         return t;
     /* Submissions: the rings first, but every 16th look the injection queue
-     * first, so that neither can starve the other. */
+     * first, so that neither can starve the other.  None from a source
+     * that another worker is moving tasks from into its batch: we would
+     * run ahead of those, and could block (a task waiting outside crew for
+     * one of them) while they wait behind a blocked worker. */
     bool inject_first = (++w->looks & 15) == 0;
-    if (!inject_first && (t = crew__take_submitted(w)) != NULL)
+    if (!inject_first && (t = crew__take_submitted(w, &busy)) != NULL)
         return t;
-    if ((t = crew__take_inject(w, &p->inj)) != NULL)
+    if (!crew__fillers_has(&busy, &p->inj) && (t = crew__take_inject(w, &p->inj, &p->inj)) != NULL)
         return t;
-    if (inject_first && (t = crew__take_submitted(w)) != NULL)
+    if (inject_first && (t = crew__take_submitted(w, &busy)) != NULL)
         return t;
     return crew__steal_any(w);
 }
@@ -427,7 +493,8 @@ static bool crew__work_visible(crew_pool *p)
         if (atomic_load_explicit(&v->dq_ready, memory_order_acquire) &&
             crew__deque_size_hint(&v->dq) > 0)
             return true;
-        if (crew__batch_nonempty(&v->batch))
+        /* filling first: see crew__batch_filling. */
+        if (crew__batch_filling(&v->batch) != NULL || crew__batch_nonempty(&v->batch))
             return true;
     }
     return false;

@@ -56,6 +56,7 @@ void crew__batch_init(crew__batch *b)
 {
     atomic_init(&b->head, 0);
     atomic_init(&b->tail, 0);
+    atomic_init(&b->filling, NULL);
     for (unsigned i = 0; i < CREW__BATCH_CAP; i++) {
         atomic_init(&b->slot[i].fn, NULL);
         atomic_init(&b->slot[i].arg, NULL);

@@ -72,10 +72,19 @@ typedef struct crew__inline {
  * entry never waits behind a worker that is busy or blocked).  Only the
  * owner fills it, and only when it is empty; anyone takes with a CAS on
  * head.  Indices only grow, so a taker that read a slot before a refill
- * fails its CAS. */
+ * fails its CAS.
+ *
+ * filling names the source (a ring, for the ring and its overflow queue;
+ * or the pool's injection queue) while the owner moves submitted tasks
+ * from it into the batch, from before it takes them until the tail is
+ * published: the tasks are then in nobody's sight, so meanwhile other
+ * workers take nothing from that source (they would run ahead of these)
+ * and do not count the pool as out of work (pool.c, crew__find_work,
+ * crew__work_visible).  NULL otherwise. */
 typedef struct crew__batch {
     _Alignas(64) _Atomic uint64_t head; /* next index to take (CAS) */
     _Atomic uint64_t tail;              /* one past the last entry (owner, release) */
+    _Atomic(void *) filling;            /* owner: relaxed source before, release NULL after */
     crew__rslot slot[CREW__BATCH_CAP];
 } crew__batch;
 
@@ -166,6 +175,16 @@ static inline bool crew__batch_nonempty(crew__batch *b)
 {
     uint64_t h = atomic_load_explicit(&b->head, memory_order_seq_cst);
     return atomic_load_explicit(&b->tail, memory_order_seq_cst) != h;
+}
+
+/* Any thread: the source b's owner is moving tasks from, or NULL.  Load it
+ * before looking at b's entries: a NULL stored after the tail (release)
+ * shows that tail.  Whoever saw the tasks leave their ring or queue (an
+ * acquire of the head that the owner's claim wrote) sees the source here,
+ * or that NULL. */
+static inline void *crew__batch_filling(crew__batch *b)
+{
+    return atomic_load_explicit(&b->filling, memory_order_seq_cst);
 }
 
 /* Any thread: true if the ring may hold a task.  seq_cst loads (plain

@@ -20,14 +20,20 @@
  *   5. a task blocked outside crew (a condition variable) on a task
  *      submitted after it: a worker's batch (several ring entries taken at
  *      once) must not hold the second one while another worker is idle;
+ *      run twice, the second time with a busy thread per CPU beside the
+ *      pool, so that workers are preempted in the middle of taking a batch
+ *      (the entries must stay in sight: another worker may neither run
+ *      ahead of them to later tasks nor exit at shutdown past them);
  *   6. detached tasks without cleanup (ring entries without a block) under
  *      shutdown with cancel_pending: each ran at most once, and the pool's
  *      counters account for every one as completed or cancelled.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "support.h"
@@ -363,9 +369,29 @@ static int pair_post(void *arg, void **result)
     return 0;
 }
 
-static void test_foreign_wait(void)
+/* A thread that keeps a CPU busy until told to stop (it yields now and then,
+ * so it only competes with the workers, as a loaded machine would). */
+static atomic_int hogs_stop;
+
+static void *hog_main(void *arg)
+{
+    (void)arg;
+    unsigned long n = 0;
+    while (!atomic_load_explicit(&hogs_stop, memory_order_relaxed))
+        if (++n % 100000 == 0)
+            sched_yield();
+    return NULL;
+}
+
+static void test_foreign_wait(int hogs)
 {
     enum { PAIRS = 200 };
+    pthread_t hog[8];
+    if (hogs > 8)
+        hogs = 8;
+    atomic_store(&hogs_stop, 0);
+    for (int i = 0; i < hogs; i++)
+        CHECK_EQ(pthread_create(&hog[i], NULL, hog_main, NULL), 0);
     crew_pool *p = make_pool(2);
     static pair prs[PAIRS];
     for (int i = 0; i < PAIRS; i++) {
@@ -385,7 +411,12 @@ static void test_foreign_wait(void)
             nap_ms(1); /* let the workers go idle and park now and then */
     }
     CHECK_OK(crew_pool_shutdown(p, true, false));
+    atomic_store(&hogs_stop, 1);
+    for (int i = 0; i < hogs; i++)
+        CHECK_EQ(pthread_join(hog[i], NULL), 0);
     for (int i = 0; i < PAIRS; i++) {
+        if (prs[i].waited_ok != 1)
+            fprintf(stderr, "foreign wait (%d busy threads): pair %d stuck\n", hogs, i);
         CHECK_EQ(prs[i].waited_ok, 1);
         pthread_mutex_destroy(&prs[i].m);
         pthread_cond_destroy(&prs[i].c);
@@ -436,7 +467,9 @@ int main(int argc, char **argv)
     test_many_threads();
     test_destroy_before_exit();
     test_shutdown_race();
-    test_foreign_wait();
+    test_foreign_wait(0);
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    test_foreign_wait(ncpu > 0 ? (int)ncpu : 2);
     test_inline_cancel();
     return check_exit("stress_submit");
 }

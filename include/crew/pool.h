@@ -20,6 +20,12 @@
  * process may use) and is then free to run on any of them: a starting point,
  * not pinning.
  *
+ * Order: the tasks one thread submits start in submission order, except
+ * that workers take short tasks several at a time, so a task may start up
+ * to two such batches (64 tasks) before an earlier one (docs/SCHEDULER.md,
+ * "Tasks in flight"; Python's executor keeps strict order).  A task never
+ * waits behind a busy or blocked worker while another worker is idle.
+ *
  * Initializer: opts.init runs once in each worker before it takes any task.
  * If it returns non-zero the pool becomes broken (Python's BrokenThreadPool):
  * every pending task's future completes with CREW_EBROKEN (its cleanup runs),
