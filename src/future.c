@@ -116,14 +116,14 @@ static uint32_t crew__leave_pending(crew_future *f, uint32_t to, bool *ok)
 
 /* ---- the worker side ------------------------------------------------------ */
 
-/* A detached task (no future handed out) can be neither cancelled, waited
- * for nor given callbacks, and the worker that took it off a queue is its
- * only owner: run it with no atomic state changes and free it. */
 void crew__inline_drop(crew_pool *p, int broken)
 {
     atomic_fetch_add_explicit(broken ? &p->broken : &p->cancelled, 1, memory_order_relaxed);
 }
 
+/* A detached task (no future handed out) can be neither cancelled, waited
+ * for nor given callbacks, and the worker that took it off a queue is its
+ * only owner: run it with no atomic state changes and free it. */
 static void crew__detached_run(crew__worker *w, crew_future *f)
 {
     crew_pool *p = f->pool;

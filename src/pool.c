@@ -320,7 +320,7 @@ static crew__task *crew__steal_batch(crew__worker *w, crew__fillers *busy)
             if (busy->n <= CREW__FILLERS)
                 busy->n++;
         }
-        if (crew__batch_nonempty(&v->batch) && (t = crew__batch_take(&v->batch, &w->inl)) != NULL)
+        if ((t = crew__batch_take(&v->batch, &w->inl)) != NULL)
             return t;
     }
     return NULL;
@@ -343,35 +343,23 @@ static void crew__fill_end(crew__worker *w)
 
 /* Takes a batch from injection queue q (src: q, or the ring whose
  * overflow queue it is): returns the first task and keeps the rest in our
- * batch, which is empty whenever we get here (we look at q only after our
- * batch): submitted tasks (and jobs from outside) should start in
+ * batch: submitted tasks (and jobs from outside) should start in
  * submission order across workers, and a batch hands the oldest to us and
- * to a thief alike. */
+ * to a thief alike.  Our batch is empty here: crew__find_work looks at the
+ * queues only after crew__batch_take found it empty, and only we fill it
+ * (crew__take_batch, before this, leaves it empty when it returns NULL). */
 static crew__task *crew__take_inject(crew__worker *w, crew__inject *q, void *src)
 {
     crew__task *batch[CREW__INJ_BATCH];
     crew__fill_begin(w, src);
     size_t n = crew__inject_pop_batch(q, batch, CREW__INJ_BATCH);
-    size_t unpushed = 0; /* batch[1 .. unpushed]: no room on the deque */
-    if (n > 1 && !crew__batch_nonempty(&w->batch)) {
+    if (n > 1)
         crew__batch_put(&w->batch, batch + 1, (unsigned)(n - 1));
-    } else if (n > 1) {
-        /* Our deque, newest first: we pop them in order; a thief gets the
-         * newest. */
-        for (size_t i = n - 1; i >= 1; i--)
-            if (crew__deque_push(&w->dq, batch[i]) != 0) {
-                unpushed = i;
-                break;
-            }
-    }
     crew__fill_end(w);
     if (n == 0)
         return NULL;
     if (n > 1)
         crew__batch_published(w);
-    /* Out of memory growing the deque: run those now, oldest first. */
-    for (size_t k = 1; k <= unpushed; k++)
-        crew__run_task(w, batch[k]);
     return batch[0];
 }
 
@@ -426,7 +414,7 @@ static crew__task *crew__take_submitted(crew__worker *w, const crew__fillers *bu
         if (crew__fillers_has(busy, r))
             continue;
         uint64_t tail = 0;
-        if ((crew__ring_nonempty(r) && (t = crew__ring_take(r, &tail, &w->inl)) != NULL) ||
+        if ((t = crew__ring_take(r, &tail, &w->inl)) != NULL ||
             (t = crew__take_inject(w, &r->ovq, r)) != NULL) {
             w->ring_next = i;
             w->ring_tail = tail;
@@ -1209,7 +1197,8 @@ static void crew__cancel_inject(crew__inject *q, crew__task **jobs)
 static void crew__cancel_queued(crew_pool *p)
 {
     crew__task *jobs = NULL; /* jobs to put back */
-    /* The rings hold only futures.  Sealed: nothing more is pushed there. */
+    /* The rings hold futures and inline entries (detached tasks without a
+     * cleanup), never jobs.  Sealed: nothing more is pushed there. */
     unsigned nr = atomic_load_explicit(&p->nrings, memory_order_acquire);
     for (unsigned i = 0; i < nr; i++) {
         crew__task *t;
