@@ -21,14 +21,6 @@ int crew__futex_wait(_Atomic uint32_t *addr, uint32_t expected, int64_t deadline
 void crew__futex_wake(_Atomic uint32_t *addr, int count);
 void crew__futex_wake_all(_Atomic uint32_t *addr);
 
-/* A hint to the CPU inside spin loops. */
-static inline void crew__cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
+#include "backoff.h" /* crew__cpu_relax */
 
 #endif

@@ -23,8 +23,13 @@
  * after the adder released it, list complete.
  *
  * References: hdr.aux.  The pool's reference (taken at submit) is dropped by
- * the worker after the task ran or after it found the task cancelled, so a
- * callback or waiter never sees a freed future while the pool holds it.
+ * the thread that takes the entry off the queues: the worker after the task
+ * ran or after it found the task cancelled, or shutdown's cancel.  Whoever
+ * finishes a future holds a reference through its callbacks: the runner and
+ * a dropper hold the pool's, crew_future_cancel takes one of its own (a
+ * worker may drop the pool's the moment the cancel's CAS lands; that CAS
+ * also pins the entry until the cancel is counted in the pool, see
+ * crew__wait_unpinned).
  * A failed, non-detached future also holds a pool reference from completion
  * until its last release, so the unobserved-error hook can still be counted
  * in the pool's statistics.
@@ -33,6 +38,7 @@
 #include <stdlib.h>
 
 #include "alloc.h"
+#include "backoff.h"
 #include "clock.h"
 #include "futex.h"
 #include "pool.h"
@@ -92,7 +98,18 @@ static void crew__after_transition(crew_future *f, uint32_t old)
     }
 }
 
-/* CAS from PENDING to `to` (a state; the flag bits are kept).  Returns the
+/* Waits until crew_future_cancel has counted its cancel of f in the pool
+ * (CREW__FS_PINNED clear): called by the thread that took f's entry off
+ * the queues and found it cancelled, before it drops the entry. */
+static void crew__wait_unpinned(crew_future *f)
+{
+    /* acquire: pairs with the cancel's release fetch_and. */
+    for (unsigned i = 0; atomic_load_explicit(&f->hdr.word, memory_order_acquire) & CREW__FS_PINNED; i++)
+        crew__backoff(i);
+}
+
+/* CAS from PENDING to `to` (a state and maybe flags; the other flags are
+ * kept).  Returns the
  * word before the CAS; *ok is false (and the word unchanged) if the future
  * was no longer PENDING. */
 static uint32_t crew__leave_pending(crew_future *f, uint32_t to, bool *ok)
@@ -161,7 +178,10 @@ void crew__future_run(crew_future *f)
     bool ok;
     uint32_t old = crew__leave_pending(f, CREW_FUTURE_RUNNING, &ok);
     if (!ok) {
-        /* Cancelled while queued: cancel already ran cleanup and callbacks. */
+        /* Cancelled while queued: cancel runs cleanup and callbacks.  Once
+         * we drop the entry the pool may be destroyed: not while the
+         * cancel still counts itself in it. */
+        crew__wait_unpinned(f);
         crew_future_release(f);
         return;
     }
@@ -213,6 +233,8 @@ void crew__task_drop(crew__task *t, int broken)
             cleanup(f->arg);
         atomic_fetch_add_explicit(broken ? &p->broken : &p->cancelled, 1, memory_order_relaxed);
         crew__after_transition(f, old);
+    } else {
+        crew__wait_unpinned(f); /* as in crew__future_run */
     }
     crew_future_release(f); /* the pool's reference */
 }
@@ -245,20 +267,31 @@ bool crew_future_cancel(crew_future *f)
 {
     if (!f)
         return false;
+    /* Our own reference for the rest of the call: once the CAS below lands,
+     * a worker that reaches the entry drops the pool's reference, and a
+     * callback may release the caller's. */
+    crew_future_retain(f);
+    /* The CAS also sets PINNED: until we clear it, the thread that takes
+     * the entry off the queues waits (crew__wait_unpinned) before it drops
+     * it, so the pool, which may be destroyed once its queues are empty,
+     * is alive while we count the cancel in it.  No user code runs in
+     * between, so that wait is short. */
     bool ok;
-    uint32_t old = crew__leave_pending(f, CREW_FUTURE_CANCELLED, &ok);
-    if (!ok)
-        return crew__fstate(old) == CREW_FUTURE_CANCELLED;
-    /* We won the CAS, so the task never starts and u2 still holds cleanup. */
-    crew_cleanup_fn cleanup = f->u2.cleanup;
-    if (cleanup)
-        cleanup(f->arg);
-    atomic_fetch_add_explicit(&f->pool->cancelled, 1, memory_order_relaxed);
-    /* The pool still holds its reference (the task is queued until a worker
-     * drops it), so f outlives the callbacks even if one releases the
-     * caller's reference. */
-    crew__after_transition(f, old);
-    return true;
+    uint32_t old = crew__leave_pending(f, CREW_FUTURE_CANCELLED | CREW__FS_PINNED, &ok);
+    if (ok) {
+        atomic_fetch_add_explicit(&f->pool->cancelled, 1, memory_order_relaxed);
+        /* release: the count above before the dropper's acquire load that
+         * sees PINNED clear (after which the pool may go). */
+        atomic_fetch_and_explicit(&f->hdr.word, ~CREW__FS_PINNED, memory_order_release);
+        /* We won the CAS, so the task never starts and u2 still holds
+         * cleanup. */
+        crew_cleanup_fn cleanup = f->u2.cleanup;
+        if (cleanup)
+            cleanup(f->arg);
+        crew__after_transition(f, old);
+    }
+    crew_future_release(f);
+    return ok || crew__fstate(old) == CREW_FUTURE_CANCELLED;
 }
 
 /* Reads the outcome of a finished (or not) future.  observe marks a task

@@ -41,6 +41,8 @@ typedef struct crew__task {
 #define CREW__FS_DETACHED 0x20u   /* no future was handed out */
 #define CREW__FS_FAILED 0x40u     /* DONE with a non-zero task status */
 #define CREW__FS_BROKEN 0x80u     /* DONE because the pool broke first */
+#define CREW__FS_PINNED 0x100u    /* CANCELLED, and the canceller still counts it
+                                     in the pool: the entry must not be dropped */
 
 struct crew__cb;
 
