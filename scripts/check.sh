@@ -7,13 +7,13 @@
 #
 #   scripts/check.sh            everything
 #   scripts/check.sh plain asan only the named stages
-#                               (plain asan tsan clang install bench)
+#                               (plain asan tsan clang faults install bench)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 stages=("$@")
 ./scripts/deps.sh
-[ ${#stages[@]} -gt 0 ] || stages=(plain asan tsan clang install bench)
+[ ${#stages[@]} -gt 0 ] || stages=(plain asan tsan clang faults install bench)
 
 suite() { # name, cmake args...
     local name=$1; shift
@@ -37,6 +37,11 @@ for s in "${stages[@]}"; do
             -DCMAKE_CROSSCOMPILING_EMULATOR="setarch;$(uname -m);-R" ;;
     # The clang build also runs the fallback without membarrier (src/fence.h).
     clang) CREW_NO_MEMBARRIER=1 CC=clang suite clang ;;
+    # Fault injection (src/fault.h) under ASan+UBSan: the whole suite once
+    # more, plus the programs of tests/faults/.
+    faults)
+        ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+            CC=gcc suite faults -DCREW_SANITIZE=address -DCREW_FAULTS=ON ;;
     install) ./scripts/check_install.sh ;;
     bench) ./bench/run.sh --quick ;;
     *) echo "unknown stage $s" >&2; exit 2 ;;

@@ -2,26 +2,24 @@
 #include "alloc.h"
 
 #include "tls.h"
+#include "sys.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 
 #if defined(CREW_SANITIZER_BUILD)
 
 void *crew__block_alloc(void)
 {
-    void *b = NULL;
-    if (posix_memalign(&b, CREW__BLOCK_SIZE, CREW__BLOCK_SIZE) != 0)
-        return NULL;
-    return b;
+    _Static_assert(CREW__BLOCK_SIZE == CREW__CACHE_LINE, "a block is a cache line");
+    return crew__alloc_lines(CREW__BLOCK_SIZE);
 }
 
 void crew__block_free(void *b)
 {
-    free(b);
+    crew__free(b);
 }
 
 void crew__block_flush(void)
@@ -164,9 +162,8 @@ static int crew__refill(void)
     if (crew__bump != crew__bump_end)
         return 0;
     crew__cache_register();
-    char *region = mmap(NULL, CREW__REGION_BYTES, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (region == MAP_FAILED)
+    char *region = crew__map_region(CREW__REGION_BYTES);
+    if (!region)
         return -1;
     pthread_mutex_lock(&crew__region_lock);
     *(void **)region = crew__regions;

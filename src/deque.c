@@ -22,6 +22,7 @@
 #include <stdlib.h>
 
 #include "crew/error.h"
+#include "sys.h"
 
 struct crew__deque_buf {
     /* Number of slots - 1 (slots are a power of two).  Written once before
@@ -45,7 +46,7 @@ static crew__deque_buf *deque_buf_new(unsigned log2)
     size_t n = (size_t)1 << log2;
     if (n > (SIZE_MAX - sizeof(crew__deque_buf)) / sizeof(_Atomic(void *)))
         return NULL;
-    crew__deque_buf *a = calloc(1, sizeof(crew__deque_buf) + n * sizeof(_Atomic(void *)));
+    crew__deque_buf *a = crew__calloc(1, sizeof(crew__deque_buf) + n * sizeof(_Atomic(void *)));
     if (a == NULL)
         return NULL;
     a->mask = (int64_t)n - 1;
@@ -83,12 +84,12 @@ void crew__deque_destroy(crew__deque *d)
         return;
     /* No concurrent use (contract): relaxed is enough, the caller's join or
      * lock orders this after every other thread's last access. */
-    free(atomic_load_explicit(&d->buf, memory_order_relaxed));
+    crew__free(atomic_load_explicit(&d->buf, memory_order_relaxed));
     atomic_store_explicit(&d->buf, NULL, memory_order_relaxed);
     crew__deque_buf *r = d->retired;
     while (r != NULL) {
         crew__deque_buf *next = r->next;
-        free(r);
+        crew__free(r);
         r = next;
     }
     d->retired = NULL;

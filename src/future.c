@@ -43,6 +43,7 @@
 #include "futex.h"
 #include "pool.h"
 #include "scheduler.h"
+#include "sys.h"
 
 struct crew__cb {
     struct crew__cb *next;
@@ -93,7 +94,7 @@ static void crew__after_transition(crew_future *f, uint32_t old)
     while (list) {
         struct crew__cb *next = list->next;
         list->fn(f, list->ctx);
-        free(list);
+        crew__free(list);
         list = next;
     }
 }
@@ -470,7 +471,7 @@ int crew_future_add_done_callback(crew_future *f, crew_done_fn fn, void *ctx)
 {
     if (!f || !fn)
         return CREW_EINVAL;
-    struct crew__cb *cb = malloc(sizeof *cb);
+    struct crew__cb *cb = crew__malloc(sizeof *cb);
     if (!cb)
         return CREW_ENOMEM;
     cb->next = NULL;
@@ -482,7 +483,7 @@ int crew_future_add_done_callback(crew_future *f, crew_done_fn fn, void *ctx)
     uint32_t s = atomic_fetch_or_explicit(&f->hdr.word, CREW__FS_HAS_CBS, memory_order_acq_rel);
     if (crew__finished(s)) {
         pthread_mutex_unlock(m);
-        free(cb);
+        crew__free(cb);
         fn(f, ctx);
         return 0;
     }
@@ -505,7 +506,7 @@ bool crew__future_remove_done_callback(crew_future *f, crew_done_fn fn, void *ct
         if (cb->fn == fn && cb->ctx == ctx) {
             *pp = cb->next;
             pthread_mutex_unlock(m);
-            free(cb);
+            crew__free(cb);
             return true;
         }
     }

@@ -35,6 +35,7 @@
 #include "crew/future.h"
 #include "crew/map.h"
 #include "scheduler.h"
+#include "sys.h"
 
 typedef struct map_slot {
     struct crew_map *m; /* immutable: the owning map (for fn, inputs, stop) */
@@ -105,11 +106,11 @@ static int map_submit(crew_map *m, size_t c)
 static void map_free(crew_map *m)
 {
     for (size_t i = 0; i < m->nslots; i++) {
-        free(m->slots[i].results);
-        free(m->slots[i].status);
+        crew__free(m->slots[i].results);
+        crew__free(m->slots[i].status);
     }
-    free(m->slots);
-    free(m);
+    crew__free(m->slots);
+    crew__free(m);
 }
 
 /* Cancels or waits for every chunk still in flight, then frees m. */
@@ -148,7 +149,7 @@ int crew_map_create(crew_map **out, crew_pool *p, crew_task_fn fn, void *const *
     size_t nslots = bs < nchunks ? bs : nchunks;
     size_t per = cs < n ? cs : n; /* items per record */
 
-    crew_map *m = calloc(1, sizeof *m);
+    crew_map *m = crew__calloc(1, sizeof *m);
     if (!m)
         return CREW_ENOMEM;
     m->pool = p;
@@ -159,15 +160,15 @@ int crew_map_create(crew_map **out, crew_pool *p, crew_task_fn fn, void *const *
     m->nslots = nslots;
     m->nchunks = nchunks;
     atomic_init(&m->stop, false);
-    m->slots = calloc(nslots ? nslots : 1, sizeof *m->slots);
+    m->slots = crew__calloc(nslots ? nslots : 1, sizeof *m->slots);
     if (!m->slots) {
-        free(m);
+        crew__free(m);
         return CREW_ENOMEM;
     }
     for (size_t i = 0; i < nslots; i++) {
         m->slots[i].m = m;
-        m->slots[i].results = calloc(per, sizeof(void *));
-        m->slots[i].status = calloc(per, sizeof(int));
+        m->slots[i].results = crew__calloc(per, sizeof(void *));
+        m->slots[i].status = crew__calloc(per, sizeof(int));
         if (!m->slots[i].results || !m->slots[i].status) {
             map_free(m);
             return CREW_ENOMEM;

@@ -63,10 +63,12 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "backoff.h"
 #include "clock.h"
 #include "fence.h"
 #include "futex.h"
 #include "scheduler.h"
+#include "sys.h"
 
 CREW__TLS crew__worker *crew__self;
 
@@ -132,16 +134,16 @@ int crew_pool_create(crew_pool **out, const crew_pool_options *opts)
     pthread_once(&crew__atfork_once, crew__atfork_register);
     crew__fence_init();
 
-    crew_pool *p = aligned_alloc(64, (sizeof *p + 63) & ~(size_t)63);
+    crew_pool *p = crew__alloc_lines(sizeof *p);
     if (!p)
         return CREW_ENOMEM;
     memset(p, 0, sizeof *p);
     p->max_workers = opts->workers ? opts->workers : crew__online_cpus();
     p->max_slots = p->max_workers + CREW__EXTRA_SLOTS;
-    size_t wbytes = ((size_t)p->max_slots * sizeof(crew__worker) + 63) & ~(size_t)63;
-    p->workers = aligned_alloc(64, wbytes);
+    size_t wbytes = crew__round_lines((size_t)p->max_slots * sizeof(crew__worker));
+    p->workers = crew__alloc_lines(wbytes);
     if (!p->workers) {
-        free(p);
+        crew__free(p);
         return CREW_ENOMEM;
     }
     memset(p->workers, 0, wbytes);
@@ -170,6 +172,7 @@ int crew_pool_create(crew_pool **out, const crew_pool_options *opts)
     atomic_init(&p->refs, 1);
     pthread_mutex_init(&p->lock, NULL);
     pthread_mutex_init(&p->join_lock, NULL);
+    pthread_mutex_init(&p->cancel_lock, NULL);
     pthread_mutex_init(&p->deadlock_lock, NULL);
     *out = p;
     return 0;
@@ -179,15 +182,16 @@ static void crew__pool_free(crew_pool *p)
 {
     unsigned nrings = atomic_load_explicit(&p->nrings, memory_order_acquire);
     for (unsigned i = 0; i < nrings; i++)
-        free(p->rings[i]);
+        crew__free(p->rings[i]);
     for (unsigned i = 0; i < p->max_slots; i++)
         if (atomic_load_explicit(&p->workers[i].dq_ready, memory_order_relaxed))
             crew__deque_destroy(&p->workers[i].dq);
     pthread_mutex_destroy(&p->lock);
     pthread_mutex_destroy(&p->join_lock);
+    pthread_mutex_destroy(&p->cancel_lock);
     pthread_mutex_destroy(&p->deadlock_lock);
-    free(p->workers);
-    free(p);
+    crew__free(p->workers);
+    crew__free(p);
 }
 
 void crew__pool_retain(crew_pool *p)
@@ -465,9 +469,8 @@ crew__task *crew__find_work(crew__worker *w, crew__group_impl *only_group)
     return crew__steal_any(w);
 }
 
-/* Might any task be waiting anywhere?  seq_cst loads: the sleeper's side of
- * the Dekker pattern. */
-static bool crew__work_visible(crew_pool *p)
+/* Might any task be waiting in the queues, the deques or the batches? */
+static bool crew__queued_visible(crew_pool *p)
 {
     if (crew__inject_maybe_nonempty(&p->inj))
         return true;
@@ -486,6 +489,21 @@ static bool crew__work_visible(crew_pool *p)
             return true;
     }
     return false;
+}
+
+/* Might any task be waiting anywhere?  seq_cst loads: the sleeper's side of
+ * the Dekker pattern.  held_seq before and after the queues: a task that
+ * shutdown's cancel holds out of them was taken after our first read (then
+ * the second differs or is odd) or is back before our second (then the
+ * queues showed it, or the second read differs). */
+static bool crew__work_visible(crew_pool *p)
+{
+    uint32_t seq = atomic_load_explicit(&p->held_seq, memory_order_seq_cst);
+    if (seq & 1)
+        return true;
+    if (crew__queued_visible(p))
+        return true;
+    return atomic_load_explicit(&p->held_seq, memory_order_seq_cst) != seq;
 }
 
 /* ---- waking and starting workers --------------------------------------- */
@@ -515,26 +533,32 @@ static bool crew__wake_one(crew_pool *p)
 
 static void *crew__worker_main(void *arg);
 
-/* Starts a worker thread if fewer than max_workers are available.  Returns
- * 0 (started, or not needed), CREW_ETHREAD or CREW_ENOMEM. */
+/* Starts a worker thread if fewer than max_workers are available.  After
+ * shutdown, only while work is queued: the queued tasks still run (or are
+ * dropped) by workers, and shutdown with wait never leaves them to fewer
+ * workers than the pool may have.  Returns 0 (started, or not needed),
+ * CREW_ETHREAD or CREW_ENOMEM.  Lock order: p->lock, then join_lock. */
 static int crew__start_worker(crew_pool *p)
 {
     int rc = 0;
     pthread_mutex_lock(&p->lock);
     uint64_t c = atomic_load_explicit(&p->counts, memory_order_seq_cst);
     unsigned avail = CREW__C_FIELD(c, CREW__C_ALIVE) - CREW__C_FIELD(c, CREW__C_BLOCK);
-    if ((atomic_load_explicit(&p->flags, memory_order_acquire) & (CREW__P_SHUTDOWN | CREW__P_BROKEN)) ||
-        avail >= p->max_workers)
+    if (avail >= p->max_workers)
+        goto out;
+    if ((atomic_load_explicit(&p->flags, memory_order_acquire) & (CREW__P_SHUTDOWN | CREW__P_BROKEN)) &&
+        !crew__work_visible(p))
         goto out;
     crew__worker *w = NULL;
     for (unsigned i = 0; i < p->max_slots && !w; i++) {
         crew__worker *v = &p->workers[i];
         uint32_t s = atomic_load_explicit(&v->slot, memory_order_acquire);
-        if (s == CREW__SLOT_EXITED) {
-            /* The thread is gone or about to return: reap it.  join_lock
-             * keeps shutdown from joining it too. */
-            pthread_mutex_lock(&p->join_lock);
-            if (atomic_load_explicit(&v->slot, memory_order_acquire) == CREW__SLOT_EXITED) {
+        /* The thread is gone or about to return: reap it.  join_lock keeps
+         * shutdown from joining it too; if shutdown holds it (it may be
+         * joining us: a worker starting another), shutdown reaps it. */
+        const uint32_t done = CREW__SLOT_RUNNING | CREW__SLOT_TID | CREW__SLOT_EXITED;
+        if (s == done && pthread_mutex_trylock(&p->join_lock) == 0) {
+            if (atomic_load_explicit(&v->slot, memory_order_acquire) == done) {
                 pthread_join(v->thread, NULL);
                 atomic_store_explicit(&v->slot, CREW__SLOT_FREE, memory_order_release);
             }
@@ -563,11 +587,16 @@ static int crew__start_worker(crew_pool *p)
      * will take what is queued, so submits meanwhile start no one else. */
     atomic_fetch_add_explicit(&p->spinning, 1, memory_order_seq_cst);
     atomic_fetch_add_explicit(&p->counts, CREW__C_ALIVE, memory_order_seq_cst);
-    if (pthread_create(&w->thread, NULL, crew__worker_main, w) != 0) {
+    pthread_t tid;
+    if (crew__thread_create(&tid, crew__worker_main, w) != 0) {
         atomic_fetch_sub_explicit(&p->counts, CREW__C_ALIVE, memory_order_seq_cst);
         atomic_fetch_sub_explicit(&p->spinning, 1, memory_order_seq_cst);
         atomic_store_explicit(&w->slot, CREW__SLOT_FREE, memory_order_release);
         rc = CREW_ETHREAD;
+    } else {
+        w->thread = tid;
+        /* release: a joiner that sees TID (acquire) sees thread. */
+        atomic_fetch_or_explicit(&w->slot, CREW__SLOT_TID, memory_order_release);
     }
 out:
     pthread_mutex_unlock(&p->lock);
@@ -695,6 +724,9 @@ static int crew__idle(crew__worker *w, crew__task **found, bool holding_spin)
         }
         if (!crew__work_visible(p))
             return CREW__IDLE_EXIT;
+        /* Work we did not find: another worker is moving it into its batch,
+         * or shutdown's cancel holds it for a moment. */
+        sched_yield();
         return CREW__IDLE_CONTINUE;
     }
     uint64_t c = atomic_load_explicit(&p->counts, memory_order_relaxed);
@@ -850,9 +882,9 @@ static void *crew__worker_main(void *arg)
         atomic_fetch_sub_explicit(&p->counts, CREW__C_ALIVE, memory_order_seq_cst);
     crew__block_flush();
     crew__self = NULL;
-    /* After this store the slot may be reaped (joined) by a starter or by
+    /* After this the slot may be reaped (joined) by a starter or by
      * shutdown; the pool outlives every worker (shutdown joins them all). */
-    atomic_store_explicit(&w->slot, CREW__SLOT_EXITED, memory_order_release);
+    atomic_fetch_or_explicit(&w->slot, CREW__SLOT_EXITED, memory_order_release);
     return NULL;
 }
 
@@ -869,21 +901,17 @@ static int crew__pool_state_error(crew_pool *p)
 }
 
 /* Makes sure a worker exists before a task is queued from outside, so that
- * a failure to start a thread is reported instead of left hanging. */
+ * a failure to start a thread is reported instead of left hanging.  Only a
+ * failed start is an error: the worker we started may find nothing yet and
+ * retire before our push (a short idle timeout), and then the push's
+ * notification starts another one, as for any submit to a pool whose
+ * workers have all retired. */
 static int crew__pool_ensure_worker(crew_pool *p)
 {
     uint64_t c = atomic_load_explicit(&p->counts, memory_order_relaxed);
     if (CREW__C_FIELD(c, CREW__C_ALIVE) != 0)
         return 0;
-    int rc = crew__start_worker(p);
-    if (rc)
-        return rc;
-    c = atomic_load_explicit(&p->counts, memory_order_seq_cst);
-    if (CREW__C_FIELD(c, CREW__C_ALIVE) == 0) {
-        rc = crew__pool_state_error(p);
-        return rc ? rc : CREW_ETHREAD;
-    }
-    return 0;
+    return crew__start_worker(p);
 }
 
 int crew__pool_inject(crew_pool *p, crew__task *t)
@@ -970,7 +998,7 @@ static crew__ring *crew__ring_claim(crew_pool *p)
         pthread_mutex_lock(&p->lock);
         n = atomic_load_explicit(&p->nrings, memory_order_relaxed);
         if (n < CREW__MAX_RINGS) {
-            r = aligned_alloc(64, sizeof *r);
+            r = crew__alloc_lines(sizeof *r);
             if (r) {
                 crew__ring_init(r, p);
                 atomic_store_explicit(&r->owner, 1, memory_order_relaxed);
@@ -1164,39 +1192,62 @@ int crew_pool_submit_ex(crew_pool *p, crew_task_fn fn, void *arg, crew_cleanup_f
 
 /* ---- shutdown ----------------------------------------------------------- */
 
-/* Empties injection queue q: cancels its futures, and chains its group jobs
- * (through hdr.next) onto *jobs. */
-static void crew__cancel_inject(crew__inject *q, crew__task **jobs)
+/* A list of tasks chained through hdr.next, in order. */
+typedef struct crew__tlist {
+    crew__task *head, *tail;
+} crew__tlist;
+
+static void crew__tlist_add(crew__tlist *l, crew__task *t)
+{
+    atomic_store_explicit(&t->next, NULL, memory_order_relaxed);
+    if (l->tail)
+        atomic_store_explicit(&l->tail->next, t, memory_order_relaxed);
+    else
+        l->head = t;
+    l->tail = t;
+}
+
+/* Empties injection queue q: its futures onto *futs, its group jobs onto
+ * *jobs.  Runs no user code. */
+static void crew__take_all(crew__inject *q, crew__tlist *futs, crew__tlist *jobs)
 {
     crew__task *batch[CREW__INJ_BATCH];
-    for (;;) {
+    for (unsigned i = 0;;) {
         size_t n = crew__inject_pop_batch(q, batch, CREW__INJ_BATCH);
         if (n == 0) {
             if (!crew__inject_maybe_nonempty(q))
                 break;
-            sched_yield(); /* another consumer holds the lock, or a link is pending */
+            /* another consumer holds the lock, or a link is pending */
+            crew__backoff(i++);
             continue;
         }
-        for (size_t i = 0; i < n; i++) {
-            if (atomic_load_explicit(&batch[i]->word, memory_order_relaxed) & CREW__KIND_FUTURE) {
-                crew__task_drop(batch[i], 0);
-            } else {
-                atomic_store_explicit(&batch[i]->next, *jobs, memory_order_relaxed);
-                *jobs = batch[i];
-            }
-        }
+        for (size_t k = 0; k < n; k++)
+            crew__tlist_add(atomic_load_explicit(&batch[k]->word, memory_order_relaxed) &
+                                    CREW__KIND_FUTURE
+                                ? futs
+                                : jobs,
+                            batch[k]);
     }
 }
 
-/* Cancels every future in the rings and injection queues now.  Futures on
- * worker deques (submitted by running tasks) are cancelled by the worker
- * that reaches them (CREW__P_CANCEL, crew__run_task); stealing them from
- * here would also take group jobs off the deques where isolated waits look
- * for them.  Group jobs found in the injection queue (spawned from outside
- * before the shutdown) are not cancelled: they go back for the workers. */
-static void crew__cancel_queued(crew_pool *p)
+/* Takes every task off the rings and the injection queues now and cancels
+ * the futures (their cleanups and callbacks run in the calling thread).
+ * Group jobs (spawned from outside before the shutdown) go back to the
+ * injection queue for the workers, unless jobs_too (no worker is left to
+ * run them): then they are dropped too (skipped, their group cancelled).
+ * Futures on worker deques (submitted by running tasks) are cancelled by
+ * the worker that reaches them (CREW__P_CANCEL, crew__run_task); stealing
+ * them from here would also take group jobs off the deques where isolated
+ * waits look for them.  While the tasks are out of the queues, held_seq
+ * is odd (crew__work_visible); it is even again before any user code
+ * runs. */
+static void crew__cancel_queued(crew_pool *p, bool jobs_too)
 {
-    crew__task *jobs = NULL; /* jobs to put back */
+    crew__tlist futs = {NULL, NULL}, jobs = {NULL, NULL};
+    int broken = (atomic_load_explicit(&p->flags, memory_order_acquire) & CREW__P_BROKEN) != 0;
+    crew__pool_retain(p); /* the drops below outlive a destroy racing with us */
+    pthread_mutex_lock(&p->cancel_lock);
+    atomic_fetch_add_explicit(&p->held_seq, 1, memory_order_seq_cst);
     /* The rings hold futures and inline entries (detached tasks without a
      * cleanup), never jobs.  Sealed: nothing more is pushed there. */
     unsigned nr = atomic_load_explicit(&p->nrings, memory_order_acquire);
@@ -1207,19 +1258,69 @@ static void crew__cancel_queued(crew_pool *p)
         atomic_init(&inl.hdr.word, CREW__KIND_INLINE);
         while ((t = crew__ring_take(p->rings[i], &tail, &inl)) != NULL) {
             if (t == &inl.hdr)
-                crew__inline_drop(p, 0);
+                crew__inline_drop(p, broken); /* a count: no user code */
             else
-                crew__task_drop(t, 0);
+                crew__tlist_add(&futs, t);
         }
-        crew__cancel_inject(&p->rings[i]->ovq, &jobs);
+        crew__take_all(&p->rings[i]->ovq, &futs, &jobs);
     }
-    crew__cancel_inject(&p->inj, &jobs);
-    while (jobs) {
-        crew__task *next = atomic_load_explicit(&jobs->next, memory_order_relaxed);
-        crew__inject_push_accepted(&p->inj, jobs);
-        jobs = next;
+    crew__take_all(&p->inj, &futs, &jobs);
+    if (!jobs_too) {
+        for (crew__task *t = jobs.head, *next; t; t = next) {
+            next = atomic_load_explicit(&t->next, memory_order_relaxed);
+            crew__inject_push_accepted(&p->inj, t);
+        }
+        jobs.head = NULL;
     }
+    /* seq_cst: after the jobs' pushes (crew__work_visible). */
+    atomic_fetch_add_explicit(&p->held_seq, 1, memory_order_seq_cst);
+    pthread_mutex_unlock(&p->cancel_lock);
     crew__pool_notify(p);
+    for (crew__task *t = futs.head, *next; t; t = next) {
+        next = atomic_load_explicit(&t->next, memory_order_relaxed);
+        crew__task_drop(t, broken);
+    }
+    for (crew__task *t = jobs.head, *next; t; t = next) {
+        next = atomic_load_explicit(&t->next, memory_order_relaxed);
+        crew__task_drop(t, broken);
+    }
+    crew__pool_release(p);
+}
+
+/* Joins every worker thread that exists, until none is left.  Returns
+ * false if work is still queued and no thread could be started for it. */
+static bool crew__join_all(crew_pool *p)
+{
+    for (;;) {
+        bool joined = false;
+        pthread_mutex_lock(&p->join_lock);
+        unsigned nslots = atomic_load_explicit(&p->nslots, memory_order_acquire);
+        for (unsigned i = 0; i < nslots; i++) {
+            crew__worker *v = &p->workers[i];
+            uint32_t st = atomic_load_explicit(&v->slot, memory_order_acquire);
+            if (st == CREW__SLOT_FREE)
+                continue;
+            joined = true;
+            if (!(st & CREW__SLOT_TID)) {
+                sched_yield(); /* its starter is between create and TID */
+                continue;
+            }
+            /* Running threads exit on their own once no work is left. */
+            pthread_join(v->thread, NULL);
+            atomic_store_explicit(&v->slot, CREW__SLOT_FREE, memory_order_release);
+        }
+        pthread_mutex_unlock(&p->join_lock);
+        if (joined)
+            continue; /* a worker may have started another before it exited */
+        /* No thread left.  A task published after the last worker looked
+         * (its submitter's notification could not start a thread) still
+         * needs one.  Not under join_lock: p->lock comes first. */
+        if (!crew__work_visible(p))
+            return true;
+        uint64_t c = atomic_load_explicit(&p->counts, memory_order_seq_cst);
+        if (CREW__C_FIELD(c, CREW__C_ALIVE) == 0 && crew__start_worker(p) != 0)
+            return false;
+    }
 }
 
 int crew_pool_shutdown(crew_pool *p, bool wait, bool cancel_pending)
@@ -1235,30 +1336,19 @@ int crew_pool_shutdown(crew_pool *p, bool wait, bool cancel_pending)
     crew__inject_close(&p->inj);
     crew__pool_seal(p);
     if (cancel_pending)
-        crew__cancel_queued(p);
+        crew__cancel_queued(p, false);
     /* Wake every parked worker: each drains what is left and exits. */
     while (crew__wake_one(p))
         ;
     if (!wait)
         return 0;
-    /* Starting a thread happens under p->lock and checks the flag there, so
-     * once we have taken and dropped the lock no new thread can appear.
-     * (Never hold p->lock while taking join_lock: a starter reaping an
-     * exited slot takes them in the other order.) */
-    pthread_mutex_lock(&p->lock);
-    pthread_mutex_unlock(&p->lock);
-    pthread_mutex_lock(&p->join_lock);
-    unsigned nslots = atomic_load_explicit(&p->nslots, memory_order_acquire);
-    for (unsigned i = 0; i < nslots; i++) {
-        crew__worker *v = &p->workers[i];
-        uint32_t s = atomic_load_explicit(&v->slot, memory_order_acquire);
-        if (s == CREW__SLOT_FREE)
-            continue;
-        /* RUNNING threads exit on their own once no work is left. */
-        pthread_join(v->thread, NULL);
-        atomic_store_explicit(&v->slot, CREW__SLOT_FREE, memory_order_release);
-    }
-    pthread_mutex_unlock(&p->join_lock);
+    /* A thread may still start while we join (a worker starting another
+     * for work it published, or a late notification): crew__join_all
+     * joins until none is left.  If work is queued and no thread can be
+     * started for it, the tasks are cancelled here rather than waited for
+     * forever (their cleanups run, their futures are cancelled). */
+    if (!crew__join_all(p))
+        crew__cancel_queued(p, true);
     return 0;
 }
 

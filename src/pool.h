@@ -35,10 +35,11 @@
 
 #define CREW__MAX_RINGS 64    /* submitting threads with a ring of their own */
 
-/* crew__worker.slot states */
-#define CREW__SLOT_FREE 0u     /* no thread */
-#define CREW__SLOT_RUNNING 1u  /* a thread runs (or is being started) here */
-#define CREW__SLOT_EXITED 2u   /* the thread has exited and awaits pthread_join */
+/* crew__worker.slot: 0 (no thread), or RUNNING with the other bits */
+#define CREW__SLOT_FREE 0u
+#define CREW__SLOT_RUNNING 0x1u /* a thread runs (or is being started) here */
+#define CREW__SLOT_TID 0x2u     /* thread holds its id: it may be joined */
+#define CREW__SLOT_EXITED 0x4u  /* the thread has returned, or is about to */
 
 typedef struct crew__worker {
     crew__deque dq;               /* own deque: owner pushes/pops, anyone steals */
@@ -47,9 +48,12 @@ typedef struct crew__worker {
      * (a waker, or the owner cancelling its park) also removes the owner
      * from the sleeping count. */
     _Alignas(64) _Atomic uint32_t park;
-    /* CREW__SLOT_*: FREE -> RUNNING by the starter under pool lock;
-     * RUNNING -> EXITED by the thread itself as its last act (release);
-     * EXITED/RUNNING -> FREE by whoever joins it, under join_lock. */
+    /* CREW__SLOT_*: FREE -> RUNNING by the starter under pool lock, which
+     * then stores thread and sets TID (release); EXITED set by the thread
+     * itself as its last act (release); -> FREE by whoever joins it (only
+     * once TID is set: acquire), under join_lock, or by the starter if
+     * the thread could not be created.  The thread may exit before its
+     * starter has stored its id, so TID and EXITED are separate bits. */
     _Atomic uint32_t slot;
     _Atomic uint32_t dq_ready;    /* 1 once dq is initialised (release, under pool lock) */
     /* The future of this pool that this worker waits for, or NULL
@@ -74,7 +78,7 @@ typedef struct crew__worker {
     int64_t batch_t0;
     crew__batch batch;            /* entries moved from a ring: owner fills, anyone takes */
     unsigned looks;               /* owner only: looks past its own deque (which queue first) */
-    pthread_t thread;             /* written by the starter under pool lock; joined under join_lock */
+    pthread_t thread;             /* written by the starter before TID; joined under join_lock */
 } crew__worker;
 
 struct crew_pool {
@@ -106,7 +110,15 @@ struct crew_pool {
     void *unobserved_ctx;
     uint64_t fork_gen;            /* crew__fork_generation at create */
     pthread_mutex_t lock;         /* protects starting threads and slot reuse */
-    pthread_mutex_t join_lock;    /* serialises shutdown's joins */
+    pthread_mutex_t join_lock;    /* serialises joins (shutdown; a starter reaping a slot) */
+    pthread_mutex_t cancel_lock;  /* serialises shutdown's cancels (held_seq) */
+    /* Odd while shutdown's cancel holds tasks it took off the queues and
+     * has not put back or dropped yet: incremented (seq_cst, under
+     * cancel_lock) before it takes the first and after it put the last
+     * back.  A worker looking for work reads it before and after the
+     * queues (crew__work_visible), so it never sees an empty pool while
+     * tasks are out of sight. */
+    _Atomic uint32_t held_seq;
     pthread_mutex_t deadlock_lock; /* serialises wait-cycle checks (future.c) */
     crew__worker *workers;        /* [max_slots], 64-byte aligned */
     /* Submission rings of threads outside the pool (ring.h): rings[i] is

@@ -43,9 +43,7 @@ int crew_queue_create(crew_queue **out, const crew_queue_options *opts)
         return CREW_EINVAL;
     if (opts->kind == CREW_QUEUE_PRIORITY && !opts->compare)
         return CREW_EINVAL;
-    size_t bytes = (sizeof(crew_queue) + CREW__CACHE_LINE - 1) / CREW__CACHE_LINE *
-                   CREW__CACHE_LINE;
-    crew_queue *q = aligned_alloc(CREW__CACHE_LINE, bytes);
+    crew_queue *q = crew__alloc_lines(sizeof(crew_queue));
     if (!q)
         return CREW_ENOMEM;
     memset(q, 0, sizeof *q);
@@ -67,7 +65,7 @@ int crew_queue_create(crew_queue **out, const crew_queue_options *opts)
                    (uint64_t)q->maxsize <= CREW__QRING_MAX_SLOTS;
     int rc = q->ring_impl ? crew__qring_init(q) : crew__qlocked_init(q);
     if (rc != 0) {
-        free(q);
+        crew__free(q);
         return rc;
     }
     *out = q;
@@ -85,7 +83,7 @@ int crew_queue_destroy(crew_queue *q)
         crew__qring_fini(q);
     else
         crew__qlocked_fini(q);
-    free(q);
+    crew__free(q);
     return 0;
 }
 

@@ -26,8 +26,8 @@
 #include <stdint.h>
 
 #include "crew/queue.h"
+#include "sys.h"
 
-#define CREW__CACHE_LINE 64
 
 /* One slot of the ring.  seq says what the slot holds (docs/QUEUE.md):
  *   seq == pos          free, for the producer that claims position pos

@@ -68,7 +68,7 @@ void crew__qlocked_fini(crew_queue *q)
         for (size_t i = 0; i < l->count; i++)
             q->drop(l->buf[slot_of(q, i)].item, q->drop_ctx);
     }
-    free(l->buf);
+    crew__free(l->buf);
     l->buf = NULL;
     pthread_mutex_destroy(&l->mu);
 }
@@ -88,12 +88,12 @@ static int reserve(crew_queue *q, size_t want)
     }
     if (q->maxsize && ncap > q->maxsize)
         ncap = q->maxsize > want ? q->maxsize : want;
-    struct crew__qentry *nb = malloc(ncap * sizeof *nb);
+    struct crew__qentry *nb = crew__malloc(ncap * sizeof *nb);
     if (!nb)
         return CREW_ENOMEM;
     for (size_t i = 0; i < l->count; i++)
         nb[i] = l->buf[slot_of(q, i)];
-    free(l->buf);
+    crew__free(l->buf);
     l->buf = nb;
     l->cap = ncap;
     l->first = 0;
@@ -331,6 +331,6 @@ uint64_t crew__qlocked_shutdown(crew_queue *q, bool immediate)
         if (q->drop)
             q->drop(buf[j].item, q->drop_ctx);
     }
-    free(buf);
+    crew__free(buf);
     return count;
 }

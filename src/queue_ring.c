@@ -69,9 +69,7 @@ int crew__qring_init(crew_queue *q)
     q->cap = q->maxsize;
     q->pow2 = (q->cap & (q->cap - 1)) == 0;
     q->mask = q->cap - 1;
-    size_t bytes = (size_t)q->cap * sizeof(struct crew__qslot);
-    bytes = (bytes + CREW__CACHE_LINE - 1) / CREW__CACHE_LINE * CREW__CACHE_LINE;
-    q->slots = aligned_alloc(CREW__CACHE_LINE, bytes);
+    q->slots = crew__alloc_lines((size_t)q->cap * sizeof(struct crew__qslot));
     if (!q->slots)
         return CREW_ENOMEM;
     for (uint64_t i = 0; i < q->cap; i++) {
@@ -97,7 +95,7 @@ void crew__qring_fini(crew_queue *q)
         if (q->drop)
             q->drop(ring_slot(q, pos)->item, q->drop_ctx);
     }
-    free(q->slots);
+    crew__free(q->slots);
     q->slots = NULL;
 }
 

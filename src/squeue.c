@@ -34,6 +34,7 @@
 #include "futex.h"
 #include "queue_simple.h"
 #include "scheduler.h"
+#include "sys.h"
 
 #define SQ_SPINS 16 /* retries (with a short pause) before a consumer sleeps */
 
@@ -41,7 +42,7 @@ int crew_squeue_create(crew_squeue **out)
 {
     if (!out)
         return CREW_EINVAL;
-    crew_squeue *q = aligned_alloc(64, (sizeof(crew_squeue) + 63) / 64 * 64);
+    crew_squeue *q = crew__alloc_lines(sizeof(crew_squeue));
     if (!q)
         return CREW_ENOMEM;
     atomic_init(&q->top, NULL);
@@ -50,7 +51,7 @@ int crew_squeue_create(crew_squeue **out)
     atomic_init(&q->word, 0);
     atomic_init(&q->blocked, 0);
     if (pthread_mutex_init(&q->cons_mu, NULL) != 0) {
-        free(q);
+        crew__free(q);
         return CREW_ENOMEM;
     }
     q->list_head = q->list_tail = NULL;
@@ -96,13 +97,13 @@ int crew_squeue_destroy(crew_squeue *q, void (*drop)(void *item, void *ctx), voi
         crew_snode *next = n->next_;
         void *item = n->item_;
         if (n->flags_ & SNODE_ALLOCATED)
-            free(n);
+            crew__free(n);
         if (drop)
             drop(item, ctx);
         n = next;
     }
     pthread_mutex_destroy(&q->cons_mu);
-    free(q);
+    crew__free(q);
     return 0;
 }
 
@@ -129,7 +130,7 @@ int crew_squeue_put(crew_squeue *q, void *item)
 {
     if (!q)
         return CREW_EINVAL;
-    crew_snode *n = malloc(sizeof *n);
+    crew_snode *n = crew__malloc(sizeof *n);
     if (!n)
         return CREW_ENOMEM;
     n->item_ = item;
@@ -167,7 +168,7 @@ static int try_take(crew_squeue *q, void **item)
     /* The node is ours alone now; read it before handing it back. */
     *item = n->item_;
     if (n->flags_ & SNODE_ALLOCATED)
-        free(n);
+        crew__free(n);
     atomic_fetch_sub_explicit(&q->count, 1, memory_order_relaxed);
     return 0;
 }

@@ -30,6 +30,7 @@
 #include "clock.h"
 #include "crew/future.h"
 #include "scheduler.h"
+#include "sys.h"
 
 /* Whether a finished future failed: CREW_ETASK or CREW_EBROKEN.  Uses the
  * non-observing query: crew_wait does not count as looking at the error. */
@@ -63,7 +64,7 @@ static void waiter_unref(waiter *w)
     /* acq_rel: the last dropper must see every other holder's writes
      * (pairs with the other holders' fetch_sub). */
     if (atomic_fetch_sub_explicit(&w->refs, 1, memory_order_acq_rel) == 1)
-        free(w);
+        crew__free(w);
 }
 
 /* Whether mode's condition holds, given the callbacks' records. */
@@ -144,7 +145,7 @@ static bool ready_now(crew_future *const *fs, size_t n, crew_wait_mode mode)
 static int wait_slow(crew_future *const *fs, size_t n, crew_wait_mode mode,
                      int64_t deadline_ns)
 {
-    waiter *w = malloc(sizeof *w);
+    waiter *w = crew__malloc(sizeof *w);
     if (!w)
         return CREW_ENOMEM;
     atomic_init(&w->word, 0);
@@ -276,8 +277,8 @@ static void ac_unref(ac_shared *s)
 {
     /* acq_rel: the last dropper sees every other holder's writes. */
     if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1) {
-        free(s->nodes);
-        free(s);
+        crew__free(s->nodes);
+        crew__free(s);
     }
 }
 
@@ -345,11 +346,11 @@ static size_t distinct_futures(crew_future *const *fs, size_t n, crew_future **u
 {
     if (n == 0)
         return 0;
-    ac_entry *e = malloc(n * sizeof *e);
-    bool *keep = calloc(n, sizeof *keep);
+    ac_entry *e = crew__malloc(n * sizeof *e);
+    bool *keep = crew__calloc(n, sizeof *keep);
     if (!e || !keep) {
-        free(e);
-        free(keep);
+        crew__free(e);
+        crew__free(keep);
         return SIZE_MAX;
     }
     for (size_t i = 0; i < n; i++) {
@@ -364,8 +365,8 @@ static size_t distinct_futures(crew_future *const *fs, size_t n, crew_future **u
     for (size_t i = 0; i < n; i++)
         if (keep[i])
             uniq[k++] = fs[i];
-    free(e);
-    free(keep);
+    crew__free(e);
+    crew__free(keep);
     return k;
 }
 
@@ -379,8 +380,8 @@ static void ac_teardown(crew_as_completed *it, size_t upto)
     ac_unref(it->s);
     for (size_t i = 0; i < it->n; i++)
         crew_future_release(it->fs[i]);
-    free(it->fs);
-    free(it);
+    crew__free(it->fs);
+    crew__free(it);
 }
 
 int crew_as_completed_create(crew_as_completed **out, crew_future *const *fs, size_t n)
@@ -394,22 +395,22 @@ int crew_as_completed_create(crew_as_completed **out, crew_future *const *fs, si
     /* Allocations: the iterator, its future list (first holding all of fs
      * to remove duplicates), the shared part and its nodes. */
     size_t cap = n ? n : 1;
-    crew_as_completed *it = calloc(1, sizeof *it);
-    crew_future **uniq = malloc(cap * sizeof *uniq);
+    crew_as_completed *it = crew__calloc(1, sizeof *it);
+    crew_future **uniq = crew__malloc(cap * sizeof *uniq);
     ac_shared *s = NULL;
     ac_node *nodes = NULL;
     size_t k = 0;
     if (it && uniq)
         k = distinct_futures(fs, n, uniq);
     if (it && uniq && k != SIZE_MAX) {
-        s = malloc(sizeof *s + k * sizeof s->queue[0]);
-        nodes = calloc(k ? k : 1, sizeof *nodes);
+        s = crew__malloc(sizeof *s + k * sizeof s->queue[0]);
+        nodes = crew__calloc(k ? k : 1, sizeof *nodes);
     }
     if (!s || !nodes) {
-        free(it);
-        free(uniq);
-        free(s);
-        free(nodes);
+        crew__free(it);
+        crew__free(uniq);
+        crew__free(s);
+        crew__free(nodes);
         return CREW_ENOMEM;
     }
     atomic_init(&s->tail, 0);
@@ -425,12 +426,12 @@ int crew_as_completed_create(crew_as_completed **out, crew_future *const *fs, si
     /* Those already finished come first, in input order: move them to the
      * front (stable for both parts) and straight into the first slots.  No
      * callback exists yet, so nothing races here. */
-    crew_future **rest = malloc(cap * sizeof *rest);
+    crew_future **rest = crew__malloc(cap * sizeof *rest);
     if (!rest) {
-        free(nodes);
-        free(s);
-        free(uniq);
-        free(it);
+        crew__free(nodes);
+        crew__free(s);
+        crew__free(uniq);
+        crew__free(it);
         return CREW_ENOMEM;
     }
     size_t nf = 0, nr = 0;
@@ -445,7 +446,7 @@ int crew_as_completed_create(crew_as_completed **out, crew_future *const *fs, si
     }
     for (size_t i = 0; i < nr; i++)
         uniq[nf + i] = rest[i];
-    free(rest);
+    crew__free(rest);
     it->nfirst = nf;
     atomic_init(&s->tail, nf);
     for (size_t i = 0; i < k; i++) {

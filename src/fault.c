@@ -1,0 +1,98 @@
+/* fault.c - counting and failing crew's system calls (see fault.h, sys.h).
+ * Compiled only with CREW_FAULTS. */
+#if defined(CREW_FAULTS)
+
+#include "fault.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "sys.h"
+
+/* Process-wide settings (relaxed: armed while no crew call runs; the
+ * counter is one atomic so concurrent calls each get their own number). */
+static _Atomic unsigned crew__fault_kinds;
+static _Atomic uint64_t crew__fault_at;
+static _Atomic uint64_t crew__fault_count;
+static _Atomic bool crew__fault_hit;
+static _Atomic unsigned crew__fault_delay_us;
+
+void crew__fault_arm(unsigned kinds, uint64_t fail_at)
+{
+    atomic_store(&crew__fault_kinds, kinds);
+    atomic_store(&crew__fault_at, fail_at);
+    atomic_store(&crew__fault_count, 0);
+    atomic_store(&crew__fault_hit, false);
+}
+
+uint64_t crew__fault_calls(void)
+{
+    return atomic_load(&crew__fault_count);
+}
+
+bool crew__fault_fired(void)
+{
+    return atomic_load(&crew__fault_hit);
+}
+
+void crew__fault_thread_delay(unsigned us)
+{
+    atomic_store(&crew__fault_delay_us, us);
+}
+
+/* Counts a call of kind; true if this one must fail. */
+static bool crew__fault_now(unsigned kind)
+{
+    if (!(atomic_load_explicit(&crew__fault_kinds, memory_order_relaxed) & kind))
+        return false;
+    uint64_t n = atomic_fetch_add_explicit(&crew__fault_count, 1, memory_order_relaxed) + 1;
+    if (n != atomic_load_explicit(&crew__fault_at, memory_order_relaxed))
+        return false;
+    atomic_store(&crew__fault_hit, true);
+    return true;
+}
+
+void *crew__malloc(size_t bytes)
+{
+    return crew__fault_now(CREW__FAULT_ALLOC) ? NULL : malloc(bytes);
+}
+
+void *crew__calloc(size_t n, size_t size)
+{
+    return crew__fault_now(CREW__FAULT_ALLOC) ? NULL : calloc(n, size);
+}
+
+void *crew__alloc_lines(size_t bytes)
+{
+    if (crew__fault_now(CREW__FAULT_ALLOC))
+        return NULL;
+    return aligned_alloc(CREW__CACHE_LINE, crew__round_lines(bytes ? bytes : 1));
+}
+
+void *crew__map_region(size_t bytes)
+{
+    if (crew__fault_now(CREW__FAULT_MAP))
+        return NULL;
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+int crew__thread_create(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    if (crew__fault_now(CREW__FAULT_THREAD))
+        return EAGAIN;
+    int rc = pthread_create(t, NULL, fn, arg);
+    unsigned us = atomic_load_explicit(&crew__fault_delay_us, memory_order_relaxed);
+    if (rc == 0 && us) {
+        struct timespec ts = {us / 1000000, (long)(us % 1000000) * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return rc;
+}
+
+#else
+/* ISO C wants at least one declaration in a translation unit. */
+typedef int crew__fault_unused;
+#endif

@@ -1,0 +1,43 @@
+/* fault.h - internal, tests only: making crew's own system calls fail.
+ *
+ * In a build with CREW_FAULTS (cmake -DCREW_FAULTS=ON) the wrappers of
+ * sys.h count every call of the armed kinds, and the one numbered fail_at
+ * (from 1, counting from the arming) fails as the real call would when out
+ * of resources: NULL for the allocators and the mapping, EAGAIN for
+ * pthread_create.  One failure per arming; later calls succeed.  A driver
+ * arms with fail_at = 1, 2, 3, ... until a run sees no failure, so every
+ * call site fails once (tests/faults/).  Only crew's own calls are counted,
+ * never the rest of the process.
+ *
+ * thread_delay makes the thread that starts a thread sleep that long after
+ * pthread_create returned: the new worker then runs (and may go idle and
+ * retire) before its starter goes on, which is how a submit that races with
+ * a retiring worker is reproduced.
+ *
+ * The settings are process-wide atomics; arm them while no crew call runs.
+ */
+#ifndef CREW_SRC_FAULT_H
+#define CREW_SRC_FAULT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CREW__FAULT_ALLOC 0x1u  /* crew__malloc, crew__calloc, crew__alloc_lines */
+#define CREW__FAULT_MAP 0x2u    /* crew__map_region */
+#define CREW__FAULT_THREAD 0x4u /* crew__thread_create */
+#define CREW__FAULT_ALL 0x7u
+
+/* Starts counting calls of `kinds` from zero; call number fail_at fails
+ * (0: none fails). */
+void crew__fault_arm(unsigned kinds, uint64_t fail_at);
+
+/* Calls of the armed kinds since the arming. */
+uint64_t crew__fault_calls(void);
+
+/* True once the armed failure happened. */
+bool crew__fault_fired(void);
+
+/* Whoever starts a thread sleeps us microseconds after (0: none). */
+void crew__fault_thread_delay(unsigned us);
+
+#endif
