@@ -276,8 +276,11 @@ int crew_parallel_for(crew_pool *p, size_t begin, size_t end, size_t grain, crew
     pf.body = body;
     pf.ctx = ctx;
     if (grain == 0) {
+        /* About 8 pieces per worker: len / pieces rounded up, written so
+         * that a length near SIZE_MAX does not wrap. */
         size_t pieces = (size_t)crew__pool_max_workers(p) * 8;
-        grain = (end - begin + pieces - 1) / pieces;
+        size_t len = end - begin;
+        grain = len / pieces + (len % pieces != 0);
     }
     pf.grain = grain ? grain : 1;
     crew__worker *self = crew__self;

@@ -213,8 +213,37 @@ static void test_nested(void)
     }
 }
 
+/* grain 0 over a range whose length is near SIZE_MAX (issue 11, bug 7):
+ * about 8 pieces per worker, not one call per index.  The body counts its
+ * calls and fails from the 10,000th on, so a regression ends instead of
+ * running 2^64 times. */
+static atomic_long huge_calls;
+static atomic_ulong huge_covered;
+
+static int body_huge(size_t lo, size_t hi, void *ctx)
+{
+    (void)ctx;
+    atomic_fetch_add(&huge_covered, (unsigned long)(hi - lo));
+    return atomic_fetch_add(&huge_calls, 1) >= 10000 ? 1 : 0;
+}
+
+static void test_huge_range(void)
+{
+    crew_pool *p = make_pool(2);
+    static const size_t begins[] = {0, 1, 16};
+    for (size_t k = 0; k < sizeof begins / sizeof begins[0]; k++) {
+        atomic_store(&huge_calls, 0);
+        atomic_store(&huge_covered, 0);
+        CHECK_OK(crew_parallel_for(p, begins[k], SIZE_MAX, 0, body_huge, NULL, NULL));
+        CHECK(atomic_load(&huge_calls) <= 2 * 8 * 2);
+        CHECK(atomic_load(&huge_covered) == SIZE_MAX - begins[k]); /* every index once */
+    }
+    CHECK_OK(crew_pool_destroy(p));
+}
+
 int main(void)
 {
+    test_huge_range();
     test_coverage();
     test_reversed_range();
     test_errors();
