@@ -18,6 +18,7 @@ static _Atomic uint64_t crew__fault_at;
 static _Atomic uint64_t crew__fault_count;
 static _Atomic bool crew__fault_hit;
 static _Atomic unsigned crew__fault_delay_us;
+static _Atomic unsigned crew__fault_fail_us;
 
 void crew__fault_arm(unsigned kinds, uint64_t fail_at)
 {
@@ -42,6 +43,17 @@ void crew__fault_thread_delay(unsigned us)
     atomic_store(&crew__fault_delay_us, us);
 }
 
+void crew__fault_fail_delay(unsigned us)
+{
+    atomic_store(&crew__fault_fail_us, us);
+}
+
+static void crew__fault_sleep_us(unsigned us)
+{
+    struct timespec ts = {us / 1000000, (long)(us % 1000000) * 1000};
+    nanosleep(&ts, NULL);
+}
+
 /* Counts a call of kind; true if this one must fail. */
 static bool crew__fault_now(unsigned kind)
 {
@@ -51,6 +63,9 @@ static bool crew__fault_now(unsigned kind)
     if (n != atomic_load_explicit(&crew__fault_at, memory_order_relaxed))
         return false;
     atomic_store(&crew__fault_hit, true);
+    unsigned us = atomic_load_explicit(&crew__fault_fail_us, memory_order_relaxed);
+    if (us)
+        crew__fault_sleep_us(us);
     return true;
 }
 
@@ -85,10 +100,8 @@ int crew__thread_create(pthread_t *t, void *(*fn)(void *), void *arg)
         return EAGAIN;
     int rc = pthread_create(t, NULL, fn, arg);
     unsigned us = atomic_load_explicit(&crew__fault_delay_us, memory_order_relaxed);
-    if (rc == 0 && us) {
-        struct timespec ts = {us / 1000000, (long)(us % 1000000) * 1000};
-        nanosleep(&ts, NULL);
-    }
+    if (rc == 0 && us)
+        crew__fault_sleep_us(us);
     return rc;
 }
 

@@ -40,4 +40,8 @@ bool crew__fault_fired(void);
 /* Whoever starts a thread sleeps us microseconds after (0: none). */
 void crew__fault_thread_delay(unsigned us);
 
+/* The failing call sleeps us microseconds before it fails (0: none): the
+ * work a public call queued before it met the failure gets time to run. */
+void crew__fault_fail_delay(unsigned us);
+
 #endif

@@ -22,6 +22,13 @@
  * (pool shut down meanwhile) gives the submit error for each of its items.
  * Iteration always goes on to the next item.
  *
+ * Start, all or nothing: create submits the first buffersize chunks, and
+ * if one of those submits fails it returns the error having run fn on no
+ * input: the chunks already submitted wait at the map's start gate until
+ * create has submitted them all, and see it aborted if one failed.  Later
+ * chunks are submitted by crew_map_next; one whose submit fails reports
+ * the error at each of its items, and iteration goes on.
+ *
  * destroy: sets the stop flag (running chunks skip their remaining items),
  * cancels the chunks not started (fn is never called for them) and waits for
  * the running ones before freeing the records they write.
@@ -60,8 +67,51 @@ struct crew_map {
     size_t next;        /* caller only: next item to return */
     size_t submitted;   /* caller only: chunks submitted so far */
     _Atomic bool stop;  /* set by destroy; read by running chunk tasks */
+    /* The start gate (MAP_*): create submits its first chunks while it is
+     * MAP_STARTING, then opens it (MAP_OPEN) or, if a submit failed,
+     * closes it (MAP_ABORTED).  A chunk that starts before that waits on
+     * it (MAP_GATE_WAITERS: wake it); a chunk that sees it aborted runs fn
+     * on none of its items, so a failed create has run nothing.  Stored
+     * with release by create, loaded with acquire by the chunks. */
+    _Atomic uint32_t gate;
     map_slot *slots;
 };
+
+#define MAP_STARTING 0u
+#define MAP_OPEN 1u
+#define MAP_ABORTED 2u
+#define MAP_GATE_WAITERS 0x4u
+
+/* Waits until create has opened or closed the gate; true if open.  Only a
+ * chunk of the first batch can get here before the gate opens, and create
+ * never waits for a chunk while the gate is still starting, so the wait
+ * is as short as create's own submits (inside a worker, crew__wait_word
+ * runs other tasks meanwhile). */
+static bool map_pass_gate(crew_map *m)
+{
+    uint32_t g = atomic_load_explicit(&m->gate, memory_order_acquire);
+    while ((g & ~MAP_GATE_WAITERS) == MAP_STARTING) {
+        if (!(g & MAP_GATE_WAITERS)) {
+            /* acquire: as the load above, if the gate moved meanwhile. */
+            g = atomic_fetch_or_explicit(&m->gate, MAP_GATE_WAITERS, memory_order_acquire) |
+                MAP_GATE_WAITERS;
+            continue;
+        }
+        (void)crew__wait_word(&m->gate, g, CREW__FOREVER);
+        g = atomic_load_explicit(&m->gate, memory_order_acquire);
+    }
+    return (g & ~MAP_GATE_WAITERS) == MAP_OPEN;
+}
+
+/* Create's end of the gate: opens or closes it, waking chunks that wait. */
+static void map_set_gate(crew_map *m, uint32_t to)
+{
+    /* release: everything create wrote before (the slots of later chunks
+     * are not read by these chunks anyway) before a chunk's acquire. */
+    uint32_t old = atomic_exchange_explicit(&m->gate, to, memory_order_acq_rel);
+    if (old & MAP_GATE_WAITERS)
+        crew__wake_word(&m->gate);
+}
 
 /* The chunk task: fn on each item of the chunk, in order. */
 static int map_chunk_task(void *arg, void **result)
@@ -69,6 +119,11 @@ static int map_chunk_task(void *arg, void **result)
     (void)result;
     map_slot *s = arg;
     crew_map *m = s->m;
+    if (!map_pass_gate(m)) {
+        for (size_t i = s->lo; i < s->hi; i++)
+            s->status[i - s->lo] = CREW_ECANCELLED;
+        return 0;
+    }
     for (size_t i = s->lo; i < s->hi; i++) {
         /* relaxed: a hint only; destroy waits for this task anyway. */
         if (atomic_load_explicit(&m->stop, memory_order_relaxed)) {
@@ -160,6 +215,7 @@ int crew_map_create(crew_map **out, crew_pool *p, crew_task_fn fn, void *const *
     m->nslots = nslots;
     m->nchunks = nchunks;
     atomic_init(&m->stop, false);
+    atomic_init(&m->gate, MAP_STARTING);
     m->slots = crew__calloc(nslots ? nslots : 1, sizeof *m->slots);
     if (!m->slots) {
         crew__free(m);
@@ -174,13 +230,17 @@ int crew_map_create(crew_map **out, crew_pool *p, crew_task_fn fn, void *const *
             return CREW_ENOMEM;
         }
     }
+    /* All or nothing: the chunks submitted here run fn only once the gate
+     * opens, after the last of them was accepted. */
     for (size_t c = 0; c < nslots; c++) {
         int rc = map_submit(m, c);
         if (rc != 0) {
+            map_set_gate(m, MAP_ABORTED);
             map_teardown(m);
             return rc;
         }
     }
+    map_set_gate(m, MAP_OPEN);
     *out = m;
     return 0;
 }

@@ -37,18 +37,24 @@ typedef struct crew_map_options {
     size_t buffersize; /* most chunks submitted and not yet consumed; 0 = 2 x workers */
 } crew_map_options;
 
-/* Starts the map: submits up to buffersize chunks at once.  CREW_EINVAL
- * (out, p or fn NULL, inputs NULL with n > 0), CREW_ENOMEM, and the submit
- * errors of crew_pool_submit (CREW_ESHUTDOWN, CREW_EBROKEN, ...). */
+/* Starts the map: submits up to buffersize chunks at once.  All or
+ * nothing: on an error fn has run on no input (chunks already submitted
+ * wait at the map's start gate until the last one is accepted, and give up
+ * if one was not).  Returns 0, CREW_EINVAL (out, p or fn NULL, inputs NULL
+ * with n > 0), CREW_ENOMEM, or a submit error of crew_pool_submit:
+ * CREW_ESHUTDOWN, CREW_EBROKEN, CREW_EFORKED, CREW_ETHREAD. */
 CREW_API int crew_map_create(crew_map **out, crew_pool *p, crew_task_fn fn,
                              void *const *inputs, size_t n, const crew_map_options *opts);
 
 /* The next result in input order.  *index (may be NULL) receives the input's
- * position.  Returns 0 (*result set), CREW_ETASK (*task_error set),
- * CREW_ECANCELLED, CREW_EBROKEN or CREW_ESHUTDOWN (its chunk could not be
- * submitted because the pool was shut down) for that item, CREW_EEMPTY after the last
- * item, CREW_ETIMEDOUT (timed forms; the same item is returned by the next
- * call), CREW_EINVAL. */
+ * position.  Returns, for that item: 0 (*result set), CREW_ETASK
+ * (*task_error set), CREW_ECANCELLED (its chunk was cancelled by a pool
+ * shutdown), CREW_EBROKEN (the pool broke first), or the error that kept
+ * its chunk from being submitted when an earlier chunk was consumed:
+ * CREW_ESHUTDOWN, CREW_EBROKEN, CREW_ENOMEM, CREW_ETHREAD; iteration goes
+ * on with the next item either way.  Then CREW_EEMPTY after the last item,
+ * CREW_ETIMEDOUT (timed forms; the same item is returned by the next
+ * call), CREW_EINVAL (m NULL, or a negative timeout). */
 CREW_API int crew_map_next(crew_map *m, size_t *index, void **result, int *task_error);
 CREW_API int crew_map_next_timed(crew_map *m, size_t *index, void **result,
                                  int *task_error, int64_t timeout_ns);
