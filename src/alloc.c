@@ -6,10 +6,11 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
 
-#if defined(CREW_SANITIZER_BUILD)
+#if defined(CREW_BLOCKS_MALLOC)
 
 void *crew__block_alloc(void)
 {
@@ -33,42 +34,57 @@ void crew__block_flush(void)
  * blocks freed by another reads one header per 1 + CREW__GROUP_PTRS blocks
  * instead of following a link through every block (each read may be a
  * cache miss), and can start fetching the blocks it is about to hand out.
- * The first header of a batch on the global stack also says where the
- * batch ends and where the next batch starts, so that taking the stack
- * walks only batch heads. */
-#define CREW__GROUP_PTRS 4
+ * A batch is a chain of groups (through next); the depot chains batches
+ * through their first header's batch_next. */
+#define CREW__GROUP_PTRS 5
 struct crew__free_block {
-    struct crew__free_block *next;        /* the next group's header */
-    struct crew__free_block *batch_next;  /* batch head: the next batch */
-    struct crew__free_block *batch_last;  /* batch head: this batch's last header */
+    struct crew__free_block *next;        /* the next group's header in the batch */
+    struct crew__free_block *batch_next;  /* in the depot: the next batch */
     unsigned n;                           /* blocks in ptr[] */
     void *ptr[CREW__GROUP_PTRS];
 };
 _Static_assert(sizeof(struct crew__free_block) <= CREW__BLOCK_SIZE, "group header fits a block");
 
+/* An unused range [start, end) of a region, left by a thread that exited;
+ * its record lives in the range's first block. */
+struct crew__remainder {
+    struct crew__remainder *next;
+    char *end;
+};
+_Static_assert(sizeof(struct crew__remainder) <= CREW__BLOCK_SIZE, "record fits a block");
+
 #define CREW__REGION_BYTES ((size_t)1 << 20) /* address space mapped at a time */
 #define CREW__RETURN_BATCH 256  /* freed blocks a thread keeps before returning them */
 
-/* Global free stack: a stack of batches, pushed with CAS (release: the
- * batch's links are written before), taken whole with exchange (acquire:
- * pairs with the pushing CAS).  Taking everything at once means there is no
- * ABA problem. */
-static _Atomic(struct crew__free_block *) crew__free_stack;
+/* The depot, shared by all threads and protected by crew__depot_lock
+ * (taken once per CREW__RETURN_BATCH blocks at most, and when a thread
+ * exits):
+ *   crew__batches     batches of free blocks (at most CREW__RETURN_BATCH
+ *                     each), handed out one per refill, so concurrent
+ *                     threads share what is there instead of one taking
+ *                     it all
+ *   crew__leftovers   bump ranges of exited threads, reused before a new
+ *                     region is mapped
+ *   crew__regions     every region mapped (linked through its first
+ *                     block), so the memory stays reachable for tools that
+ *                     scan for leaks
+ * The footprint is thus the peak of live tasks, plus at most two batches
+ * and one bump range per live thread: it does not grow with the number of
+ * threads that ever allocated.  Memory is never returned to the system. */
+static pthread_mutex_t crew__depot_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic(struct crew__free_block *) crew__batches; /* relaxed: the lock orders it */
+static struct crew__remainder *crew__leftovers;
+static void *crew__regions;
 
 /* Regions are mapped with mmap and carved one block at a time (a bump
- * pointer), so a page counts in the process's memory only once a block on it
- * is used: a pending task costs CREW__BLOCK_SIZE bytes and nothing more.
- * Each region's first block links it into crew__regions, so the memory stays
- * reachable for tools that scan for leaks.  Protected by crew__region_lock. */
-static void *crew__regions;
-static pthread_mutex_t crew__region_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* The calling thread's blocks: only that thread touches them.
- *   cache   groups to allocate from (a chain of headers)
+ * pointer), so a page counts in the process's memory only once a block on
+ * it is used: a pending task costs CREW__BLOCK_SIZE bytes and nothing more.
+ *
+ * The calling thread's blocks: only that thread touches them.
+ *   cache   groups to allocate from (the rest of one batch)
  *   spill   groups of blocks this thread freed (spill_len blocks, spill_last
  *           the chain's last header); reused when the cache runs dry,
- *           returned to the global stack as one batch once
- *           CREW__RETURN_BATCH long
+ *           returned to the depot as one batch once CREW__RETURN_BATCH long
  * Blocks in [crew__bump, crew__bump_end) have never been used. */
 static CREW__TLS struct crew__free_block *crew__cache;
 static CREW__TLS struct crew__free_block *crew__spill;
@@ -76,25 +92,27 @@ static CREW__TLS struct crew__free_block *crew__spill_last;
 static CREW__TLS unsigned crew__spill_len;
 static CREW__TLS char *crew__bump;
 static CREW__TLS char *crew__bump_end;
+static CREW__TLS bool crew__registered;
 static pthread_key_t crew__cache_key;
 static pthread_once_t crew__cache_once = PTHREAD_ONCE_INIT;
 
 static void crew__cache_exit(void *unused)
 {
     (void)unused;
+    crew__registered = false;
     crew__block_flush();
 }
 
-/* fork(): the child must not inherit crew__region_lock held by a thread
+/* fork(): the child must not inherit crew__depot_lock held by a thread
  * that does not exist there. */
 static void crew__fork_prepare(void)
 {
-    pthread_mutex_lock(&crew__region_lock);
+    pthread_mutex_lock(&crew__depot_lock);
 }
 
 static void crew__fork_after(void)
 {
-    pthread_mutex_unlock(&crew__region_lock);
+    pthread_mutex_unlock(&crew__depot_lock);
 }
 
 static void crew__cache_key_init(void)
@@ -103,26 +121,24 @@ static void crew__cache_key_init(void)
     (void)pthread_atfork(crew__fork_prepare, crew__fork_after, crew__fork_after);
 }
 
-/* Registers the thread-exit hook for this thread (only on slow paths). */
+/* Registers the thread-exit hook for this thread (only on slow paths), so
+ * that what it holds goes back to the depot when it exits. */
 static void crew__cache_register(void)
 {
+    if (crew__registered)
+        return;
     pthread_once(&crew__cache_once, crew__cache_key_init);
-    (void)pthread_setspecific(crew__cache_key, (void *)1);
+    crew__registered = pthread_setspecific(crew__cache_key, (void *)1) == 0;
 }
 
-/* Pushes the chain of groups first..last onto the global stack. */
-static void crew__push_batch(struct crew__free_block *first, struct crew__free_block *last)
+/* Gives the batch of groups first..last to the depot. */
+static void crew__depot_put(struct crew__free_block *first, struct crew__free_block *last)
 {
-    first->batch_last = last;
     last->next = NULL;
-    struct crew__free_block *old = atomic_load_explicit(&crew__free_stack, memory_order_relaxed);
-    do {
-        first->batch_next = old;
-        /* release: the links above are visible to the thread that takes
-         * the stack (its acquire exchange in crew__refill). */
-    } while (!atomic_compare_exchange_weak_explicit(&crew__free_stack, &old, first,
-                                                    memory_order_release,
-                                                    memory_order_relaxed));
+    pthread_mutex_lock(&crew__depot_lock);
+    first->batch_next = atomic_load_explicit(&crew__batches, memory_order_relaxed);
+    atomic_store_explicit(&crew__batches, first, memory_order_relaxed);
+    pthread_mutex_unlock(&crew__depot_lock);
 }
 
 /* Asks for line p in a state that allows writing (x86: prefetchw, a no-op
@@ -136,9 +152,9 @@ static inline void crew__prefetch_write(const void *p)
 #endif
 }
 
-/* Fills the empty cache: from our own freed blocks, from the global stack
- * (every batch, chained through their ends), or with a new region for the
- * bump pointer.  Returns -1 when out of memory. */
+/* Fills the empty cache: from our own freed blocks, from one batch of the
+ * depot, or with a new bump range (an exited thread's, else a new
+ * region).  Returns -1 when out of memory. */
 static int crew__refill(void)
 {
     if (crew__spill) {
@@ -147,28 +163,35 @@ static int crew__refill(void)
         crew__spill_len = 0;
         return 0;
     }
-    if (atomic_load_explicit(&crew__free_stack, memory_order_relaxed)) {
-        /* acquire: pairs with the release CAS in crew__push_batch. */
-        struct crew__free_block *all =
-            atomic_exchange_explicit(&crew__free_stack, NULL, memory_order_acquire);
-        if (all) {
-            crew__cache_register();
-            for (struct crew__free_block *b = all; b->batch_next; b = b->batch_next)
-                b->batch_last->next = b->batch_next;
-            crew__cache = all;
-            return 0;
-        }
-    }
-    if (crew__bump != crew__bump_end)
-        return 0;
     crew__cache_register();
+    pthread_mutex_lock(&crew__depot_lock);
+    struct crew__free_block *b = atomic_load_explicit(&crew__batches, memory_order_relaxed);
+    if (b) {
+        atomic_store_explicit(&crew__batches, b->batch_next, memory_order_relaxed);
+        pthread_mutex_unlock(&crew__depot_lock);
+        crew__cache = b;
+        return 0;
+    }
+    if (crew__bump != crew__bump_end) {
+        pthread_mutex_unlock(&crew__depot_lock);
+        return 0;
+    }
+    struct crew__remainder *r = crew__leftovers;
+    if (r) {
+        crew__leftovers = r->next;
+        pthread_mutex_unlock(&crew__depot_lock);
+        crew__bump_end = r->end;
+        crew__bump = (char *)r; /* the record's block is free too */
+        return 0;
+    }
+    pthread_mutex_unlock(&crew__depot_lock);
     char *region = crew__map_region(CREW__REGION_BYTES);
     if (!region)
         return -1;
-    pthread_mutex_lock(&crew__region_lock);
+    pthread_mutex_lock(&crew__depot_lock);
     *(void **)region = crew__regions;
     crew__regions = region;
-    pthread_mutex_unlock(&crew__region_lock);
+    pthread_mutex_unlock(&crew__depot_lock);
     crew__bump = region + CREW__BLOCK_SIZE; /* the first block is the link */
     crew__bump_end = region + CREW__REGION_BYTES;
     return 0;
@@ -178,8 +201,10 @@ void *crew__block_alloc(void)
 {
     struct crew__free_block *g = crew__cache;
     if (!g) {
+        /* Freed blocks before fresh ones (a peek without the lock: a stale
+         * answer only costs a refill or a fresh block). */
         if (crew__bump == crew__bump_end || crew__spill ||
-            atomic_load_explicit(&crew__free_stack, memory_order_relaxed)) {
+            atomic_load_explicit(&crew__batches, memory_order_relaxed)) {
             if (crew__refill() != 0)
                 return NULL;
             g = crew__cache;
@@ -195,9 +220,8 @@ void *crew__block_alloc(void)
         g->n = n - 1;
         return g->ptr[n - 1];
     }
-    /* The header itself goes last.  Moving to the next group, whose header
-     * was fetched when this one started: ask for its blocks (we write them
-     * all soon) and for the header after it. */
+    /* The header itself goes last.  Moving to the next group: ask for its
+     * blocks (we write them all soon) and for the header after it. */
     struct crew__free_block *next = g->next;
     crew__cache = next;
     if (next) {
@@ -227,7 +251,7 @@ void crew__block_free(void *p)
     if (++crew__spill_len < CREW__RETURN_BATCH)
         return;
     crew__cache_register();
-    crew__push_batch(crew__spill, crew__spill_last);
+    crew__depot_put(crew__spill, crew__spill_last);
     crew__spill = crew__spill_last = NULL;
     crew__spill_len = 0;
 }
@@ -235,18 +259,27 @@ void crew__block_free(void *p)
 void crew__block_flush(void)
 {
     if (crew__spill) {
-        crew__push_batch(crew__spill, crew__spill_last);
+        crew__depot_put(crew__spill, crew__spill_last);
         crew__spill = crew__spill_last = NULL;
         crew__spill_len = 0;
     }
     struct crew__free_block *first = crew__cache;
-    if (!first)
-        return;
-    struct crew__free_block *last = first;
-    while (last->next)
-        last = last->next;
-    crew__cache = NULL;
-    crew__push_batch(first, last);
+    if (first) {
+        struct crew__free_block *last = first;
+        while (last->next)
+            last = last->next;
+        crew__cache = NULL;
+        crew__depot_put(first, last);
+    }
+    if (crew__bump != crew__bump_end) {
+        struct crew__remainder *r = (struct crew__remainder *)(void *)crew__bump;
+        r->end = crew__bump_end;
+        pthread_mutex_lock(&crew__depot_lock);
+        r->next = crew__leftovers;
+        crew__leftovers = r;
+        pthread_mutex_unlock(&crew__depot_lock);
+        crew__bump = crew__bump_end = NULL;
+    }
 }
 
 #endif
