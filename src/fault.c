@@ -15,17 +15,30 @@
  * counter is one atomic so concurrent calls each get their own number). */
 static _Atomic unsigned crew__fault_kinds;
 static _Atomic uint64_t crew__fault_at;
+static _Atomic bool crew__fault_sticky; /* every call from fault_at on fails */
 static _Atomic uint64_t crew__fault_count;
 static _Atomic bool crew__fault_hit;
 static _Atomic unsigned crew__fault_delay_us;
 static _Atomic unsigned crew__fault_fail_us;
 
-void crew__fault_arm(unsigned kinds, uint64_t fail_at)
+static void crew__fault_set(unsigned kinds, uint64_t at, bool sticky)
 {
-    atomic_store(&crew__fault_kinds, kinds);
-    atomic_store(&crew__fault_at, fail_at);
+    atomic_store(&crew__fault_kinds, 0);
+    atomic_store(&crew__fault_at, at);
+    atomic_store(&crew__fault_sticky, sticky);
     atomic_store(&crew__fault_count, 0);
     atomic_store(&crew__fault_hit, false);
+    atomic_store(&crew__fault_kinds, kinds);
+}
+
+void crew__fault_arm(unsigned kinds, uint64_t fail_at)
+{
+    crew__fault_set(kinds, fail_at, false);
+}
+
+void crew__fault_arm_from(unsigned kinds, uint64_t first)
+{
+    crew__fault_set(kinds, first, true);
 }
 
 uint64_t crew__fault_calls(void)
@@ -60,7 +73,8 @@ static bool crew__fault_now(unsigned kind)
     if (!(atomic_load_explicit(&crew__fault_kinds, memory_order_relaxed) & kind))
         return false;
     uint64_t n = atomic_fetch_add_explicit(&crew__fault_count, 1, memory_order_relaxed) + 1;
-    if (n != atomic_load_explicit(&crew__fault_at, memory_order_relaxed))
+    uint64_t at = atomic_load_explicit(&crew__fault_at, memory_order_relaxed);
+    if (at == 0 || n < at || (n > at && !atomic_load_explicit(&crew__fault_sticky, memory_order_relaxed)))
         return false;
     atomic_store(&crew__fault_hit, true);
     unsigned us = atomic_load_explicit(&crew__fault_fail_us, memory_order_relaxed);

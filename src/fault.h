@@ -31,6 +31,10 @@
  * (0: none fails). */
 void crew__fault_arm(unsigned kinds, uint64_t fail_at);
 
+/* As crew__fault_arm, but every call from number first on fails (resources
+ * that stay exhausted). */
+void crew__fault_arm_from(unsigned kinds, uint64_t first);
+
 /* Calls of the armed kinds since the arming. */
 uint64_t crew__fault_calls(void);
 
@@ -43,5 +47,10 @@ void crew__fault_thread_delay(unsigned us);
 /* The failing call sleeps us microseconds before it fails (0: none): the
  * work a public call queued before it met the failure gets time to run. */
 void crew__fault_fail_delay(unsigned us);
+
+/* How often a worker blocked in a helping wait looks for work on its own
+ * (pool.c, CREW__RECHECK_NS): a test lengthens it to show that a case does
+ * not depend on that look. */
+extern int64_t crew__blocked_recheck_ns;
 
 #endif

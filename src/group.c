@@ -27,8 +27,6 @@ _Static_assert(sizeof(crew__group_impl) <= sizeof(crew_group),
 _Static_assert(sizeof(crew__job) <= CREW__BLOCK_SIZE, "a job must fit in a block");
 _Static_assert(sizeof(struct crew_future) <= CREW__BLOCK_SIZE, "a future must fit in a block");
 
-/* The group of the job running on this thread (parent of new groups). */
-static CREW__TLS crew__group_impl *crew__cur_group;
 
 static crew__group_impl *crew__gi(crew_group *g)
 {
@@ -53,7 +51,9 @@ int crew_group_init(crew_group *g, crew_pool *p)
     atomic_init(&gi->state, 0);
     atomic_init(&gi->flags, 0);
     atomic_init(&gi->error, 0);
-    gi->parent = inside ? crew__cur_group : NULL;
+    /* The group of the job this worker runs, if it runs one (the
+     * scheduler clears crew__task_ctx around any other task). */
+    gi->parent = inside ? (crew__group_impl *)crew__task_ctx : NULL;
     return 0;
 }
 
@@ -85,13 +85,14 @@ static int crew__group_spawn(crew_group *g, crew_job_fn fn, void *arg, void (*sk
     atomic_init(&j->hdr.next, NULL);
     atomic_init(&j->hdr.word, 0);
     atomic_init(&j->hdr.aux, 0);
+    crew__worker *self = crew__self;
+    j->hdr.iso = self && self->pool == p ? crew__iso : 0;
     j->fn = fn;
     j->arg = arg;
     j->group = gi;
     j->skip = skip;
     /* Counted before it can run (relaxed: the push below publishes it). */
     atomic_fetch_add_explicit(&gi->state, 1, memory_order_relaxed);
-    crew__worker *self = crew__self;
     int rc;
     if (self && self->pool == p) {
         rc = crew__deque_push(&self->dq, &j->hdr);
@@ -123,10 +124,9 @@ void crew__job_run(crew__job *j)
         if (skip)
             skip(arg);
     } else {
-        crew__group_impl *saved = crew__cur_group;
-        crew__cur_group = g;
+        /* Restored by crew__run_task. */
+        crew__task_ctx = g;
         int rc = fn(arg);
-        crew__cur_group = saved;
         if (rc) {
             int zero = 0;
             atomic_compare_exchange_strong_explicit(&g->error, &zero, rc, memory_order_relaxed,
@@ -149,6 +149,20 @@ void crew__job_drop(crew__job *j)
     crew__group_finish_one(g);
 }
 
+/* The predicate of crew_group_wait_isolated: t is a job of group ctx or of
+ * a group created inside one of its jobs.  The chain is safe to walk: a
+ * group created inside a job is waited for by that job, so it outlives
+ * neither the job nor the job's group. */
+static bool crew__job_in_group(const crew__task *t, const void *ctx)
+{
+    if (atomic_load_explicit(&t->word, memory_order_relaxed) & (CREW__KIND_FUTURE | CREW__KIND_INLINE))
+        return false;
+    for (const crew__group_impl *x = ((const crew__job *)t)->group; x; x = x->parent)
+        if (x == ctx)
+            return true;
+    return false;
+}
+
 static int crew__group_wait(crew_group *g, int *task_error, bool isolated)
 {
     if (!g)
@@ -158,6 +172,8 @@ static int crew__group_wait(crew_group *g, int *task_error, bool isolated)
         return CREW_EINVAL;
     crew__worker *self = crew__self;
     bool helping = self && self->pool == gi->pool;
+    crew__accept only_ours = {crew__job_in_group, gi};
+    const crew__accept *acc = isolated ? &only_ours : NULL;
     for (;;) {
         /* acquire: pairs with the runners' acq_rel decrements. */
         uint32_t s = atomic_load_explicit(&gi->state, memory_order_acquire);
@@ -165,7 +181,7 @@ static int crew__group_wait(crew_group *g, int *task_error, bool isolated)
             break;
         if (helping) {
             /* Fast path of fork-join: our newest job is usually right here. */
-            crew__task *t = crew__find_work(self, isolated ? gi : NULL);
+            crew__task *t = crew__find_work(self, acc);
             if (t) {
                 crew__run_task(self, t);
                 continue;
@@ -175,10 +191,7 @@ static int crew__group_wait(crew_group *g, int *task_error, bool isolated)
             CREW__GS_WAITER;
         if ((s & CREW__GS_COUNT) == 0)
             break;
-        if (isolated && helping)
-            (void)crew__wait_word_isolated(&gi->state, s, CREW__FOREVER, gi);
-        else
-            (void)crew__wait_word(&gi->state, s, CREW__FOREVER);
+        (void)crew__wait_word_isolated(&gi->state, s, CREW__FOREVER, acc);
     }
     atomic_fetch_and_explicit(&gi->state, ~CREW__GS_WAITER, memory_order_relaxed);
     uint32_t flags = atomic_load_explicit(&gi->flags, memory_order_acquire);

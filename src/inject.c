@@ -8,6 +8,7 @@ void crew__inject_init(crew__inject *q)
     atomic_init(&q->dummy.next, NULL);
     atomic_init(&q->dummy.word, 0);
     atomic_init(&q->dummy.aux, 0);
+    q->dummy.iso = 0;
     atomic_init(&q->tail, (uintptr_t)&q->dummy);
     atomic_init(&q->head, &q->dummy);
     atomic_init(&q->lock, 0);

@@ -71,6 +71,8 @@
 #include "sys.h"
 
 CREW__TLS crew__worker *crew__self;
+CREW__TLS uintptr_t crew__iso;
+CREW__TLS void *crew__task_ctx;
 
 /* Incremented in the child after every fork(); a pool remembers the value at
  * creation and refuses work when it differs. */
@@ -236,15 +238,11 @@ static uint64_t crew__rand(crew__worker *w)
     return x;
 }
 
-/* True if task t is a job of group g or of a group created inside one. */
-static bool crew__task_in_group(const crew__task *t, const crew__group_impl *g)
+/* The predicate of a wait inside an isolation region: t was created in
+ * region ctx. */
+static bool crew__accept_region(const crew__task *t, const void *ctx)
 {
-    if (atomic_load_explicit(&t->word, memory_order_relaxed) & (CREW__KIND_FUTURE | CREW__KIND_INLINE))
-        return false;
-    for (const crew__group_impl *x = ((const crew__job *)t)->group; x; x = x->parent)
-        if (x == g)
-            return true;
-    return false;
+    return t->iso == (uintptr_t)ctx;
 }
 
 static crew__task *crew__steal_any(crew__worker *w)
@@ -428,17 +426,23 @@ static crew__task *crew__take_submitted(crew__worker *w, const crew__fillers *bu
     return NULL;
 }
 
-crew__task *crew__find_work(crew__worker *w, crew__group_impl *only_group)
+crew__task *crew__find_work(crew__worker *w, const crew__accept *acc)
 {
     crew_pool *p = w->pool;
+    crew__accept region;
+    if (!acc && crew__iso) {
+        region.fn = crew__accept_region;
+        region.ctx = (const void *)crew__iso;
+        acc = &region;
+    }
     crew__task *t = crew__deque_pop(&w->dq);
-    if (only_group) {
-        /* Isolated wait: run only jobs of the awaited group (or of groups
-         * created inside them).  They sit on our own deque, but unrelated
-         * work (a batch taken from the injection queue by a nested plain
-         * wait) may lie on top of them: move such tasks to the injection
-         * queue, where any worker (or we, later) will run them. */
-        while (t && !crew__task_in_group(t, only_group)) {
+    if (acc) {
+        /* Isolated wait: run only tasks the waiter accepts (its region's,
+         * or its group's).  They sit on our own deque, but unrelated work
+         * (a batch taken from the injection queue by a nested plain wait)
+         * may lie on top of them: move such tasks to the injection queue,
+         * where any worker (or we, later) will run them. */
+        while (t && !acc->fn(t, acc->ctx)) {
             crew__inject_push_accepted(&p->inj, t);
             crew__pool_notify(p);
             t = crew__deque_pop(&w->dq);
@@ -664,7 +668,8 @@ static void crew__pool_seal(crew_pool *p)
 
 /* ---- running tasks ---------------------------------------------------- */
 
-void crew__run_task(crew__worker *w, crew__task *t)
+/* Runs t, which the caller took off the queues. */
+static void crew__run_task_now(crew__worker *w, crew__task *t)
 {
     uint32_t flags = atomic_load_explicit(&w->pool->flags, memory_order_acquire);
     if (atomic_load_explicit(&t->word, memory_order_relaxed) & CREW__KIND_INLINE) {
@@ -687,6 +692,19 @@ void crew__run_task(crew__worker *w, crew__task *t)
     } else {
         crew__job_run((crew__job *)t);
     }
+}
+
+void crew__run_task(crew__worker *w, crew__task *t)
+{
+    /* The task runs in its own region and context, whatever the task that
+     * is waiting lower on this stack was in; both come back after. */
+    uintptr_t iso = crew__iso;
+    void *ctx = crew__task_ctx;
+    crew__iso = t->iso;
+    crew__task_ctx = NULL;
+    crew__run_task_now(w, t);
+    crew__iso = iso;
+    crew__task_ctx = ctx;
 }
 
 /* ---- the worker ---------------------------------------------------------- */
@@ -1161,6 +1179,7 @@ int crew_pool_submit_ex(crew_pool *p, crew_task_fn fn, void *arg, crew_cleanup_f
     atomic_init(&f->hdr.next, NULL);
     atomic_init(&f->hdr.word, CREW__KIND_FUTURE | CREW_FUTURE_PENDING | (out ? 0 : CREW__FS_DETACHED));
     atomic_init(&f->hdr.aux, out ? 2u : 1u);
+    f->hdr.iso = self && self->pool == p ? crew__iso : 0;
     f->u1.fn = fn;
     f->arg = arg;
     f->u2.cleanup = cleanup;
@@ -1256,6 +1275,7 @@ static void crew__cancel_queued(crew_pool *p, bool jobs_too)
         uint64_t tail = 0;
         crew__inline inl;
         atomic_init(&inl.hdr.word, CREW__KIND_INLINE);
+        inl.hdr.iso = 0;
         while ((t = crew__ring_take(p->rings[i], &tail, &inl)) != NULL) {
             if (t == &inl.hdr)
                 crew__inline_drop(p, broken); /* a count: no user code */
@@ -1410,8 +1430,26 @@ void crew__wake_word(_Atomic uint32_t *word)
     crew__futex_wake_all(word);
 }
 
+/* How often a worker blocked in a helping wait looks for work again.  The
+ * queues cannot wake it (it sleeps on the awaited word, which belongs to
+ * another object: a futex waits on one word, and a nudge that changes the
+ * awaited word would need a bit reserved in every word crew waits on), and
+ * new work normally needs no such look: whoever queues it wakes a parked
+ * worker or starts one (also after shutdown), and a blocked worker does
+ * not count as available, so one is started.  The look covers the case
+ * where no thread can be started (pthread_create fails, or every slot is
+ * taken) while every worker is blocked on work that only the queue holds:
+ * then a blocked worker finds it here.  A wake-up per period per blocked
+ * worker; never a busy loop. */
+#if defined(CREW_FAULTS)
+int64_t crew__blocked_recheck_ns = CREW__BLOCKED_RECHECK_NS; /* fault.h may lengthen it */
+#define CREW__RECHECK_NS crew__blocked_recheck_ns
+#else
+#define CREW__RECHECK_NS CREW__BLOCKED_RECHECK_NS
+#endif
+
 static int crew__wait_word_in(_Atomic uint32_t *word, uint32_t value, int64_t deadline_ns,
-                              crew__group_impl *only_group)
+                              const crew__accept *acc)
 {
     crew__worker *w = crew__self;
     if (!w) {
@@ -1440,12 +1478,16 @@ static int crew__wait_word_in(_Atomic uint32_t *word, uint32_t value, int64_t de
         crew__cpu_relax();
     }
     crew_pool *p = w->pool;
-    for (;;) {
-        /* acquire: pairs with the release/seq_cst change of the word by the
-         * thread that completes the awaited work. */
-        if (atomic_load_explicit(word, memory_order_acquire) != value)
-            return 0;
-        crew__task *t = crew__find_work(w, only_group);
+    /* acquire: pairs with the release/seq_cst change of the word by the
+     * thread that completes the awaited work. */
+    if (atomic_load_explicit(word, memory_order_acquire) != value)
+        return 0;
+    /* A timed wait runs no other task meanwhile: a task could take longer
+     * than the deadline, and the deadline would wait for it.  It blocks as
+     * a blocked worker does, so a replacement runs the queued work. */
+    bool help = deadline_ns == CREW__FOREVER;
+    if (help) {
+        crew__task *t = crew__find_work(w, acc);
         if (t) {
             /* While we run another task we wait for nobody: a waiter that
              * followed our record would see a cycle that is not there.
@@ -1454,29 +1496,23 @@ static int crew__wait_word_in(_Atomic uint32_t *word, uint32_t value, int64_t de
             crew__run_task(w, t);
             return 0;
         }
-        if (deadline_ns != CREW__FOREVER && crew_now_ns() >= deadline_ns)
-            return CREW_ETIMEDOUT;
-        /* Nothing to help with: block, and stop counting as available so
-         * that queued work gets a replacement worker. */
-        atomic_fetch_add_explicit(&p->counts, CREW__C_BLOCK, memory_order_seq_cst);
-        crew__fence_heavy();
-        if (crew__work_visible(p))
-            crew__pool_notify(p);
-        /* Work that only this worker could run may reach the queues while it
-         * sleeps without anyone waking it (the queues do not know who waits
-         * for what: a job moved to the injection queue by an isolated wait
-         * or by shutdown, when every other worker has exited).  So a blocked
-         * worker looks again every CREW__BLOCKED_RECHECK_NS: a wake-up per
-         * period while blocked, never a busy loop. */
-        int64_t until = crew__deadline_after(CREW__BLOCKED_RECHECK_NS);
-        if (until > deadline_ns)
-            until = deadline_ns;
-        int rc = crew__futex_wait(word, value, until);
-        atomic_fetch_sub_explicit(&p->counts, CREW__C_BLOCK, memory_order_seq_cst);
-        if (rc == CREW_ETIMEDOUT && until != deadline_ns)
-            rc = 0; /* our own recheck, not the caller's deadline */
-        return rc;
+    } else if (crew_now_ns() >= deadline_ns) {
+        return CREW_ETIMEDOUT;
     }
+    /* Nothing to help with: block, and stop counting as available so that
+     * queued work gets a replacement worker. */
+    atomic_fetch_add_explicit(&p->counts, CREW__C_BLOCK, memory_order_seq_cst);
+    crew__fence_heavy();
+    if (crew__work_visible(p))
+        crew__pool_notify(p);
+    int64_t until = deadline_ns;
+    if (help)
+        until = crew__deadline_after(CREW__RECHECK_NS); /* see CREW__RECHECK_NS */
+    int rc = crew__futex_wait(word, value, until);
+    atomic_fetch_sub_explicit(&p->counts, CREW__C_BLOCK, memory_order_seq_cst);
+    if (rc == CREW_ETIMEDOUT && until != deadline_ns)
+        rc = 0; /* our own recheck, not the caller's deadline */
+    return rc;
 }
 
 int crew__wait_word(_Atomic uint32_t *word, uint32_t value, int64_t deadline_ns)
@@ -1485,7 +1521,26 @@ int crew__wait_word(_Atomic uint32_t *word, uint32_t value, int64_t deadline_ns)
 }
 
 int crew__wait_word_isolated(_Atomic uint32_t *word, uint32_t value, int64_t deadline_ns,
-                             crew__group_impl *g)
+                             const crew__accept *acc)
 {
-    return crew__wait_word_in(word, value, deadline_ns, g);
+    return crew__wait_word_in(word, value, deadline_ns, acc);
+}
+
+/* ---- isolation -------------------------------------------------------- */
+
+/* Region numbers: never 0, never reused while the process lives (a 64-bit
+ * count).  Relaxed: only uniqueness matters. */
+static _Atomic uint64_t crew__iso_next = 1;
+
+int crew_isolate(crew_isolated_fn fn, void *ctx)
+{
+    if (!fn)
+        return CREW_EINVAL;
+    if (!crew__self)
+        return fn(ctx); /* outside a pool a wait never runs tasks */
+    uintptr_t outer = crew__iso;
+    crew__iso = (uintptr_t)atomic_fetch_add_explicit(&crew__iso_next, 1, memory_order_relaxed);
+    int rc = fn(ctx);
+    crew__iso = outer;
+    return rc;
 }

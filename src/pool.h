@@ -132,6 +132,26 @@ struct crew_pool {
 /* The worker running on this thread (NULL outside any pool). */
 extern CREW__TLS crew__worker *crew__self;
 
+/* The isolation region the calling thread is in (crew_isolate), or 0.
+ * Tasks a worker creates for its own pool carry it (crew__task.iso); a
+ * wait inside a region runs only tasks of that region meanwhile; while a
+ * worker runs a task, it is that task's region. */
+extern CREW__TLS uintptr_t crew__iso;
+
+/* The context of the task the calling worker runs, for its runner's use
+ * (group.c: the job's group, the parent of groups created inside it), or
+ * NULL.  crew__run_task saves it, clears it and restores it around every
+ * task, so nothing leaks from one task into another run by a helping wait
+ * inside it. */
+extern CREW__TLS void *crew__task_ctx;
+
+/* Which tasks a waiting worker may run meanwhile: fn(t, ctx) true.  NULL
+ * (every task, or in an isolation region only the region's). */
+typedef struct crew__accept {
+    bool (*fn)(const crew__task *t, const void *ctx);
+    const void *ctx;
+} crew__accept;
+
 /* True if p was created before a fork() in this (child) process. */
 bool crew__pool_forked(const crew_pool *p);
 
@@ -144,19 +164,20 @@ void crew__pool_notify(crew_pool *p);
 void crew__run_task(crew__worker *w, crew__task *t);
 
 /* One task to run for worker w (own deque, injection queue, steal), or NULL.
- * If only_group is not NULL, only jobs of that group or of groups created
- * inside them are taken, and only from w's own deque (isolated wait). */
-crew__task *crew__find_work(crew__worker *w, crew__group_impl *only_group);
+ * With acc (or inside an isolation region), only tasks acc accepts, and
+ * only from w's own deque (an isolated wait); the ones on top that it does
+ * not accept move to the injection queue. */
+crew__task *crew__find_work(crew__worker *w, const crew__accept *acc);
 
 /* Queues t (a future or job) from a thread that is not a worker of p, making
  * sure a worker exists.  0, CREW_ESHUTDOWN, CREW_EBROKEN, CREW_ETHREAD,
  * CREW_ENOMEM; on error t was not queued. */
 int crew__pool_inject(crew_pool *p, crew__task *t);
 
-/* crew__wait_word, but an isolated wait: only jobs of group g (or of groups
- * created inside its jobs) are run meanwhile. */
+/* crew__wait_word, but an isolated wait: only tasks acc accepts are run
+ * meanwhile. */
 int crew__wait_word_isolated(_Atomic uint32_t *word, uint32_t value, int64_t deadline_ns,
-                             crew__group_impl *g);
+                             const crew__accept *acc);
 
 /* Withdraws the calling worker's published wait (future.c), if any: it is
  * about to run another task, and waits for nothing meanwhile. */

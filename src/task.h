@@ -30,6 +30,9 @@ typedef struct crew__task {
     _Atomic uint32_t word;
     /* Futures: the reference count.  Jobs: unused. */
     _Atomic uint32_t aux;
+    /* The isolation region it was created in (crew_isolate), or 0: set by
+     * its creator before it is queued, immutable after. */
+    uintptr_t iso;
 } crew__task;
 
 /* ---- futures ------------------------------------------------------------

@@ -142,6 +142,28 @@ CREW_API int crew_pool_get_stats(crew_pool *p, crew_pool_stats *out);
 /* The pool whose worker is running the calling thread, or NULL. */
 CREW_API crew_pool *crew_pool_current(void);
 
+/* ---- isolation (oneTBB's this_task_arena::isolate) ---------------------
+ * A crew wait inside a worker (crew_future_wait and result, crew_wait,
+ * as_completed, map, the queues' blocking calls, crew_group_wait) runs
+ * queued tasks of its pool meanwhile, so that waiting never deadlocks the
+ * pool.  The hazard: a task that waits while holding a lock may run an
+ * unrelated task that wants the same lock.  crew_isolate(fn, ctx) runs
+ * fn(ctx) in the calling thread as an isolation region: every crew wait
+ * made inside it (by fn or by anything fn calls, at any depth) runs only
+ * tasks submitted or spawned inside the region, by fn or by those tasks
+ * themselves, never other queued work; when there is none to run, it
+ * blocks as a blocked worker does (another worker, or a replacement
+ * started for the purpose, runs the rest).  Regions nest: a wait runs only
+ * tasks of the innermost region around it.  Tasks of a region may still be
+ * run by other workers (stolen), as any task.  Outside a worker crew_isolate
+ * only calls fn: a thread outside the pool never runs queued tasks while it
+ * waits.  crew_group_wait_isolated (crew/group.h) is the same rule for one
+ * group's jobs.
+ *
+ * Returns what fn returned, or CREW_EINVAL if fn is NULL. */
+typedef int (*crew_isolated_fn)(void *ctx);
+CREW_API int crew_isolate(crew_isolated_fn fn, void *ctx);
+
 #ifdef __cplusplus
 }
 #endif
