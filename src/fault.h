@@ -26,6 +26,7 @@
 #define CREW__FAULT_MAP 0x2u    /* crew__map_region */
 #define CREW__FAULT_THREAD 0x4u /* crew__thread_create */
 #define CREW__FAULT_ALL 0x7u
+#define CREW__FAULT_FENCE 0x8u  /* crew__membarrier_expedited (not in ALL) */
 
 /* Starts counting calls of `kinds` from zero; call number fail_at fails
  * (0: none fails). */

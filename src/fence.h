@@ -21,7 +21,12 @@
  * crew__fence_init() records it and both functions become a seq_cst fence:
  * the plain symmetric Dekker pattern.  The environment variable
  * CREW_NO_MEMBARRIER=1 forces that fallback (the test command runs its
- * clang build so).
+ * clang build so).  Should membarrier fail later, after it worked (the
+ * kernel documents no such failure), crew__fence_heavy switches to the
+ * symmetric pattern for good and makes up for the failed fence with a
+ * barrier on every running thread taken another way (an mprotect that
+ * shoots down TLB entries with an interrupt on each CPU, on x86); it never
+ * aborts the process.
  *
  * crew__fence_init() must run before any thread relies on the light form;
  * crew_pool_create calls it (pthread_once), so it has run before any pool

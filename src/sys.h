@@ -1,6 +1,7 @@
 /* sys.h - internal: crew's calls to the allocator, mmap and pthread_create.
  *
- * Every allocation, mapping and thread creation in crew goes through these
+ * Every allocation, mapping, thread creation and membarrier call in crew
+ * goes through these
  * wrappers, so that a test build can make the N-th of them fail (or delay a
  * new thread) and check that every public call then returns its documented
  * error with nothing changed (tests/faults/, scripts/check.sh's `faults`
@@ -34,6 +35,8 @@ void *crew__alloc_lines(size_t bytes);
 void *crew__map_region(size_t bytes);
 /* pthread_create with default attributes: 0 or its error number. */
 int crew__thread_create(pthread_t *t, void *(*fn)(void *), void *arg);
+/* membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED): 0 or -1 (Linux only). */
+int crew__membarrier_expedited(void);
 
 #else
 
@@ -64,6 +67,20 @@ static inline int crew__thread_create(pthread_t *t, void *(*fn)(void *), void *a
 {
     return pthread_create(t, NULL, fn, arg);
 }
+
+#if defined(__linux__)
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+static inline int crew__membarrier_expedited(void)
+{
+#if defined(SYS_membarrier)
+    return syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0 ? 0 : -1;
+#else
+    return -1;
+#endif
+}
+#endif
 
 #endif
 
