@@ -219,7 +219,7 @@ void crew__future_run(crew_future *f)
 void crew__task_drop(crew__task *t, int broken)
 {
     if (!(atomic_load_explicit(&t->word, memory_order_relaxed) & CREW__KIND_FUTURE)) {
-        crew__job_drop((crew__job *)t);
+        crew__job_drop((crew__job *)t, broken);
         return;
     }
     crew_future *f = (crew_future *)t;

@@ -43,7 +43,10 @@ int crew_group_init(crew_group *g, crew_pool *p)
     bool inside = self && self->pool == p;
     /* A task already running may still fork and join after shutdown; new
      * work from outside may not. */
-    if (!inside && (atomic_load_explicit(&p->flags, memory_order_acquire) & CREW__P_SHUTDOWN))
+    uint32_t pf = atomic_load_explicit(&p->flags, memory_order_acquire);
+    if (!inside && (pf & CREW__P_BROKEN))
+        return CREW_EBROKEN;
+    if (!inside && (pf & CREW__P_SHUTDOWN))
         return CREW_ESHUTDOWN;
     crew__group_impl *gi = crew__gi(g);
     memset(g, 0, sizeof *g);
@@ -137,7 +140,7 @@ void crew__job_run(crew__job *j)
     crew__group_finish_one(g);
 }
 
-void crew__job_drop(crew__job *j)
+void crew__job_drop(crew__job *j, int broken)
 {
     crew__group_impl *g = j->group;
     void (*skip)(void *) = j->skip;
@@ -145,7 +148,8 @@ void crew__job_drop(crew__job *j)
     crew__block_free(j);
     if (skip)
         skip(arg);
-    atomic_fetch_or_explicit(&g->flags, CREW__GF_CANCELLED, memory_order_release);
+    atomic_fetch_or_explicit(&g->flags, broken ? CREW__GF_CANCELLED | CREW__GF_BROKEN : CREW__GF_CANCELLED,
+                             memory_order_release);
     crew__group_finish_one(g);
 }
 
@@ -200,6 +204,8 @@ static int crew__group_wait(crew_group *g, int *task_error, bool isolated)
             *task_error = atomic_load_explicit(&gi->error, memory_order_relaxed);
         return CREW_ETASK;
     }
+    if (flags & CREW__GF_BROKEN)
+        return CREW_EBROKEN;
     if (flags & CREW__GF_CANCELLED)
         return CREW_ECANCELLED;
     return 0;

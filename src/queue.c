@@ -209,6 +209,12 @@ int crew_queue_put_many_timed(crew_queue *q, void *const *items, size_t n, size_
     return put_many(q, items, n, count, true, crew__deadline_after(timeout_ns));
 }
 
+int crew_queue_put_many_until(crew_queue *q, void *const *items, size_t n, size_t *count,
+                              int64_t deadline_ns)
+{
+    return put_many(q, items, n, count, true, deadline_ns);
+}
+
 int crew_queue_get_many(crew_queue *q, void **items, size_t n, size_t *count)
 {
     return get_many(q, items, n, count, true, CREW__FOREVER);
@@ -225,6 +231,12 @@ int crew_queue_get_many_timed(crew_queue *q, void **items, size_t n, size_t *cou
     if (timeout_ns < 0)
         return CREW_EINVAL;
     return get_many(q, items, n, count, true, crew__deadline_after(timeout_ns));
+}
+
+int crew_queue_get_many_until(crew_queue *q, void **items, size_t n, size_t *count,
+                              int64_t deadline_ns)
+{
+    return get_many(q, items, n, count, true, deadline_ns);
 }
 
 /* ---- snapshots ----------------------------------------------------------- */

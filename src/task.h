@@ -94,11 +94,13 @@ struct crew__group_impl {
 #define CREW__GS_COUNT 0x7fffffffu
 #define CREW__GF_FAILED 0x1u
 #define CREW__GF_CANCELLED 0x2u
+#define CREW__GF_BROKEN 0x4u    /* a job was dropped because the pool broke */
 
 /* Runs a future's task (future.c) or a job (group.c) on the calling worker. */
 void crew__future_run(crew_future *f);
 void crew__job_run(crew__job *j);
-void crew__job_drop(crew__job *j);
+/* Skips a job that will never run (broken != 0: because the pool broke). */
+void crew__job_drop(crew__job *j, int broken);
 
 /* Fails a queued task that will never run because the pool broke or shut
  * down with cancel: futures complete as broken (broken != 0) or cancelled

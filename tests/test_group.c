@@ -498,8 +498,37 @@ static void test_bad_args(void)
     CHECK_OK(crew_pool_destroy(p));
 }
 
+/* A pool whose initializer fails: a group from outside is refused once the
+ * pool is broken, and jobs queued before it broke are reported as such. */
+static int init_fail(void *ctx)
+{
+    (void)ctx;
+    return 1;
+}
+
+static void test_broken_pool(void)
+{
+    crew_pool_options o;
+    crew_pool_options_init(&o);
+    o.workers = 1;
+    o.init = init_fail;
+    crew_pool *p;
+    CHECK_OK(crew_pool_create(&p, &o));
+    atomic_int ran = 0;
+    crew_group g;
+    CHECK_OK(crew_group_init(&g, p)); /* not broken yet: no worker ran init */
+    int rc = crew_group_spawn(&g, job_count, &ran);
+    CHECK(rc == 0 || rc == CREW_EBROKEN); /* the first worker breaks it */
+    CHECK_RC(crew_group_wait(&g, NULL), rc == 0 ? CREW_EBROKEN : 0);
+    CHECK_EQ(atomic_load(&ran), 0);
+    CHECK_RC(crew_group_init(&g, p), CREW_EBROKEN);
+    CHECK_RC(crew_parallel_for(p, 0, 10, 1, NULL, NULL, NULL), CREW_EINVAL);
+    CHECK_OK(crew_pool_destroy(p));
+}
+
 int main(void)
 {
+    test_broken_pool();
     test_spawn_wait();
     test_self_spawning();
     test_fib();

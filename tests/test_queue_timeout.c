@@ -72,6 +72,11 @@ static void test_put_timeouts(const struct config *c)
     CHECK_RC(crew_queue_put_many_timed(q, two, 2, &cnt, 30 * MS), CREW_ETIMEDOUT);
     CHECK(crew_now_ns() - t0 >= 27 * MS);
     CHECK_EQ(cnt, 0);
+    t0 = crew_now_ns();
+    CHECK_RC(crew_queue_put_many_until(q, two, 2, &cnt, t0 + 30 * MS), CREW_ETIMEDOUT);
+    CHECK(crew_now_ns() - t0 >= 27 * MS);
+    CHECK_RC(crew_queue_put_many_until(q, two, 2, &cnt, INT64_MIN), CREW_ETIMEDOUT);
+    CHECK_EQ(cnt, 0);
     CHECK_RC(crew_queue_try_put(q, P(99)), CREW_EFULL);
     CHECK_EQ(crew_queue_size(q), c->maxsize);
 
@@ -102,6 +107,20 @@ static void test_get_timeouts(const struct config *c)
     CHECK_RC(crew_queue_get_many_timed(q, arr, 3, &cnt, 30 * MS), CREW_ETIMEDOUT);
     CHECK(crew_now_ns() - t0 >= 27 * MS);
     CHECK_EQ(cnt, 0);
+    t0 = crew_now_ns();
+    CHECK_RC(crew_queue_get_many_until(q, arr, 3, &cnt, t0 + 30 * MS), CREW_ETIMEDOUT);
+    CHECK(crew_now_ns() - t0 >= 27 * MS);
+    CHECK_RC(crew_queue_get_many_until(q, arr, 3, &cnt, 0), CREW_ETIMEDOUT);
+    CHECK_EQ(cnt, 0);
+    /* With items, a past deadline still gets them. */
+    CHECK_OK(crew_queue_put(q, P(3)));
+    CHECK_OK(crew_queue_get_many_until(q, arr, 3, &cnt, 0));
+    CHECK_EQ(cnt, 1);
+    CHECK_EQ(I(arr[0]), 3);
+    CHECK_OK(crew_queue_put_many_until(q, arr, 1, &cnt, INT64_MIN));
+    CHECK_EQ(cnt, 1);
+    CHECK_OK(crew_queue_get(q, &arr[1]));
+    CHECK_EQ(I(arr[1]), 3);
     CHECK_EQ(I(x), 1234); /* untouched on error */
     /* With an item, a past deadline still gets it. */
     CHECK_OK(crew_queue_put(q, P(8)));

@@ -25,9 +25,12 @@
  * Waiting inside a pool: when a task of a pool waits on a future (any form
  * that blocks, crew_wait, as_completed), its worker runs other queued tasks
  * of that pool until the future is done, so a task waiting on another task
- * never deadlocks the pool, even with one worker.  See docs/SCHEDULER.md for
- * the hazard this brings (a waiting task holding a lock) and crew/group.h for
- * the isolated wait that avoids it.
+ * never deadlocks the pool, even with one worker.  A wait with a deadline
+ * (the _timed and _until forms) runs no other task: it blocks, and another
+ * worker (a replacement if need be) runs the queued work, so the deadline
+ * is kept whatever is queued.  See docs/SCHEDULER.md for the hazard helping
+ * brings (a waiting task holding a lock) and crew_isolate (crew/pool.h)
+ * for the isolation that avoids it.
  *
  * Done callbacks run exactly once: at once in the caller of
  * crew_future_add_done_callback if the future is already finished, else in
@@ -95,7 +98,8 @@ CREW_API int crew_future_result_timed(crew_future *f, void **result, int *task_e
 CREW_API int crew_future_result_until(crew_future *f, void **result, int *task_error,
                                       int64_t deadline_ns);
 
-/* Adds a done callback (see above).  0, CREW_EINVAL, CREW_ENOMEM. */
+/* Adds a done callback (see above).  0, CREW_EINVAL (f or fn NULL),
+ * CREW_ENOMEM (fn will not be called). */
 CREW_API int crew_future_add_done_callback(crew_future *f, crew_done_fn fn, void *ctx);
 
 /* Reference counting (see above).  NULL is ignored. */

@@ -121,22 +121,26 @@ CREW_API int crew_pool_submit_ex(crew_pool *p, crew_task_fn fn, void *arg,
  * pool; tasks submitted by running tasks are cancelled by the worker that
  * reaches them.  Group jobs (crew/group.h) belong to work that has already
  * started and are not cancelled.  Tasks already queued and not cancelled
- * still run.  wait
- * blocks until every task has finished and every worker has exited.
- * Idempotent: a second call can still cancel or wait.  From a task of this
- * pool, wait == true is CREW_EDEADLK (nothing done). */
+ * still run, on as many workers as the pool may have (workers are started
+ * for them if needed).  wait blocks until every task has finished and every
+ * worker has exited; should queued tasks be left that no thread can be
+ * started for (thread creation failing), they are cancelled instead of
+ * waited for forever.  Idempotent: a second call can still cancel or wait.
+ * Returns 0, CREW_EINVAL (p NULL), CREW_EFORKED, or CREW_EDEADLK for
+ * wait == true from a task of this pool (nothing done). */
 CREW_API int crew_pool_shutdown(crew_pool *p, bool wait, bool cancel_pending);
 
 /* crew_pool_shutdown(p, true, false), then releases the pool.  Futures stay
- * valid until released.  CREW_EDEADLK from a task of this pool.  A thread
- * that submits to a pool keeps a small per-thread submission ring of it
- * (about 8 KiB, docs/SCHEDULER.md); the pool's memory is freed once the
+ * valid until released.  Returns 0, CREW_EINVAL, CREW_EFORKED (nothing is
+ * freed in a forked child), or CREW_EDEADLK from a task of this pool.  A
+ * thread that submits to a pool keeps a small per-thread submission ring of
+ * it (about 17 KB, docs/SCHEDULER.md); the pool's memory is freed once the
  * calling thread and every other thread that submitted to it have released
  * theirs: at destroy for the calling thread, at exit or at their first
  * submit to another pool for the others. */
 CREW_API int crew_pool_destroy(crew_pool *p);
 
-/* Fills *out with a snapshot of the counters. */
+/* Fills *out with a snapshot of the counters.  0, CREW_EINVAL, CREW_EFORKED. */
 CREW_API int crew_pool_get_stats(crew_pool *p, crew_pool_stats *out);
 
 /* The pool whose worker is running the calling thread, or NULL. */

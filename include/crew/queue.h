@@ -124,6 +124,8 @@ CREW_API int crew_queue_try_put_many(crew_queue *q, void *const *items, size_t n
                                      size_t *count);
 CREW_API int crew_queue_put_many_timed(crew_queue *q, void *const *items, size_t n,
                                        size_t *count, int64_t timeout_ns);
+CREW_API int crew_queue_put_many_until(crew_queue *q, void *const *items, size_t n,
+                                       size_t *count, int64_t deadline_ns);
 
 /* Batch get: takes up to n items (in the order single gets would return them)
  * into items[0..*count).  Waits as the matching put_many form does until at
@@ -132,6 +134,8 @@ CREW_API int crew_queue_get_many(crew_queue *q, void **items, size_t n, size_t *
 CREW_API int crew_queue_try_get_many(crew_queue *q, void **items, size_t n, size_t *count);
 CREW_API int crew_queue_get_many_timed(crew_queue *q, void **items, size_t n, size_t *count,
                                        int64_t timeout_ns);
+CREW_API int crew_queue_get_many_until(crew_queue *q, void **items, size_t n, size_t *count,
+                                       int64_t deadline_ns);
 
 /* Snapshots (see above).  NULL q: 0 / true / false. */
 CREW_API size_t crew_queue_size(const crew_queue *q);
