@@ -3,7 +3,7 @@
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE ?= cmake
 
-.PHONY: all build run check test bench bench-quick install clean
+.PHONY: all build run check test bench bench-quick install clean faults
 
 all: build
 
@@ -22,6 +22,10 @@ check:
 
 test: build
 	cd build/plain && ctest --output-on-failure -j $(JOBS)
+
+# The full fault-injection sweep (the test command runs a quick one).
+faults:
+	./scripts/faults.sh
 
 bench:
 	./bench/run.sh
