@@ -1,6 +1,7 @@
 /* alloc.c - fixed-size blocks for task records (see alloc.h). */
 #include "alloc.h"
 
+#include "compiler.h"
 #include "tls.h"
 #include "sys.h"
 
@@ -155,7 +156,7 @@ static inline void crew__prefetch_write(const void *p)
 /* Fills the empty cache: from our own freed blocks, from one batch of the
  * depot, or with a new bump range (an exited thread's, else a new
  * region).  Returns -1 when out of memory. */
-static int crew__refill(void)
+static CREW__COLD int crew__refill(void)
 {
     if (crew__spill) {
         crew__cache = crew__spill;
@@ -233,6 +234,15 @@ void *crew__block_alloc(void)
     return g;
 }
 
+/* Gives our spill, which is full, to the depot. */
+static CREW__COLD void crew__spill_return(void)
+{
+    crew__cache_register();
+    crew__depot_put(crew__spill, crew__spill_last);
+    crew__spill = crew__spill_last = NULL;
+    crew__spill_len = 0;
+}
+
 void crew__block_free(void *p)
 {
     if (!p)
@@ -248,12 +258,8 @@ void crew__block_free(void *p)
             crew__spill_last = b;
         crew__spill = b;
     }
-    if (++crew__spill_len < CREW__RETURN_BATCH)
-        return;
-    crew__cache_register();
-    crew__depot_put(crew__spill, crew__spill_last);
-    crew__spill = crew__spill_last = NULL;
-    crew__spill_len = 0;
+    if (CREW__UNLIKELY(++crew__spill_len >= CREW__RETURN_BATCH))
+        crew__spill_return();
 }
 
 void crew__block_flush(void)

@@ -39,6 +39,7 @@
 
 #include "alloc.h"
 #include "backoff.h"
+#include "compiler.h"
 #include "clock.h"
 #include "futex.h"
 #include "pool.h"
@@ -151,13 +152,26 @@ static void crew__detached_run(crew__worker *w, crew_future *f)
     crew__inline_run(w, p, fn, arg);
 }
 
+/* Calls a task's function with no task context (crew__task_ctx): a task
+ * run by a helping wait inside a job is not part of that job's group. */
+static inline int crew__call_task(crew_task_fn fn, void *arg, void **result)
+{
+    void *outer = crew__task_ctx;
+    if (CREW__LIKELY(!outer))
+        return fn(arg, result);
+    crew__task_ctx = NULL;
+    int rc = fn(arg, result);
+    crew__task_ctx = outer;
+    return rc;
+}
+
 void crew__inline_run(crew__worker *w, crew_pool *p, crew_task_fn fn, void *arg)
 {
     atomic_store_explicit(&w->n_started,
                           atomic_load_explicit(&w->n_started, memory_order_relaxed) + 1,
                           memory_order_relaxed);
     void *result = NULL;
-    int rc = fn(arg, &result);
+    int rc = crew__call_task(fn, arg, &result);
     _Atomic uint64_t *counter = rc ? &w->n_failed : &w->n_completed;
     atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + 1,
                           memory_order_relaxed);
@@ -193,7 +207,7 @@ void crew__future_run(crew_future *f)
                           memory_order_relaxed);
     crew_task_fn fn = f->u1.fn;
     void *result = NULL;
-    int rc = fn(f->arg, &result);
+    int rc = crew__call_task(fn, f->arg, &result);
     f->u1.result = result;
     f->u2.error = rc;
     if (rc) {

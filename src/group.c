@@ -89,7 +89,8 @@ static int crew__group_spawn(crew_group *g, crew_job_fn fn, void *arg, void (*sk
     atomic_init(&j->hdr.word, 0);
     atomic_init(&j->hdr.aux, 0);
     crew__worker *self = crew__self;
-    j->hdr.iso = self && self->pool == p ? crew__iso : 0;
+    bool inside = self && self->pool == p;
+    j->hdr.iso = inside ? crew__iso : 0;
     j->fn = fn;
     j->arg = arg;
     j->group = gi;
@@ -97,7 +98,7 @@ static int crew__group_spawn(crew_group *g, crew_job_fn fn, void *arg, void (*sk
     /* Counted before it can run (relaxed: the push below publishes it). */
     atomic_fetch_add_explicit(&gi->state, 1, memory_order_relaxed);
     int rc;
-    if (self && self->pool == p) {
+    if (inside) {
         rc = crew__deque_push(&self->dq, &j->hdr);
         if (rc == 0)
             crew__pool_notify(p);
@@ -127,9 +128,10 @@ void crew__job_run(crew__job *j)
         if (skip)
             skip(arg);
     } else {
-        /* Restored by crew__run_task. */
+        void *outer = crew__task_ctx;
         crew__task_ctx = g;
         int rc = fn(arg);
+        crew__task_ctx = outer;
         if (rc) {
             int zero = 0;
             atomic_compare_exchange_strong_explicit(&g->error, &zero, rc, memory_order_relaxed,

@@ -63,6 +63,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "compiler.h"
 #include "backoff.h"
 #include "clock.h"
 #include "fence.h"
@@ -694,17 +695,24 @@ static void crew__run_task_now(crew__worker *w, crew__task *t)
     }
 }
 
-void crew__run_task(crew__worker *w, crew__task *t)
+/* crew__run_task for a task of another isolation region than ours. */
+static CREW__COLD void crew__run_task_in_region(crew__worker *w, crew__task *t)
 {
-    /* The task runs in its own region and context, whatever the task that
-     * is waiting lower on this stack was in; both come back after. */
     uintptr_t iso = crew__iso;
-    void *ctx = crew__task_ctx;
     crew__iso = t->iso;
-    crew__task_ctx = NULL;
     crew__run_task_now(w, t);
     crew__iso = iso;
-    crew__task_ctx = ctx;
+}
+
+void crew__run_task(crew__worker *w, crew__task *t)
+{
+    /* The task runs in its own isolation region, whatever the task that is
+     * waiting lower on this stack was in; ours comes back after.  (Its
+     * context, crew__task_ctx, is its runner's to set.) */
+    if (CREW__UNLIKELY(t->iso != crew__iso))
+        crew__run_task_in_region(w, t);
+    else
+        crew__run_task_now(w, t);
 }
 
 /* ---- the worker ---------------------------------------------------------- */

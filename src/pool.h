@@ -140,9 +140,9 @@ extern CREW__TLS uintptr_t crew__iso;
 
 /* The context of the task the calling worker runs, for its runner's use
  * (group.c: the job's group, the parent of groups created inside it), or
- * NULL.  crew__run_task saves it, clears it and restores it around every
- * task, so nothing leaks from one task into another run by a helping wait
- * inside it. */
+ * NULL.  Every runner sets it for its task and restores it after (future.c
+ * clears it, group.c sets the job's group), so nothing leaks from one task
+ * into another run by a helping wait inside it. */
 extern CREW__TLS void *crew__task_ctx;
 
 /* Which tasks a waiting worker may run meanwhile: fn(t, ctx) true.  NULL
