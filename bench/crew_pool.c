@@ -1,7 +1,7 @@
 /*
  * bench/crew_pool.c - crew's pool, futures and groups on W1, W2, W4-W11.
  *
- *   crew_pool W1 N | W2 n | W4 N | W5 tasks iters | W6 N | W7 threads N
+ *   crew_pool W1 N [burst] | W2 n | W4 N | W5 tasks iters | W6 N | W7 threads N
  *             | W8 n cutoff | W9 depth | W10 n | W11 x
  *
  * The pool has P workers (crew's default, set explicitly).  "Wait until all
@@ -79,7 +79,12 @@ static void warm_up(crew_pool *p)
     __atomic_store_n(&counter, 0, __ATOMIC_RELAXED);
 }
 
-static void w1(long n)
+/* burst > 0 (instruction counts under valgrind, bench/run.sh): after each
+ * burst of submits, wait until the workers have run them.  Valgrind runs one
+ * thread at a time, so without this the submitter runs far ahead of the
+ * workers, fills its ring and sends every later task through the ring's
+ * overflow queue, a path W1 does not take when both run at once. */
+static void w1(long n, long burst)
 {
     crew_pool *p = new_pool();
     warm_up(p);
@@ -89,6 +94,10 @@ static void w1(long n)
         if (rc != 0) {
             fail(rc, "crew_pool_submit");
             break;
+        }
+        if (burst > 0 && (i + 1) % burst == 0) {
+            while (__atomic_load_n(&counter, __ATOMIC_RELAXED) < i + 1)
+                sched_yield();
         }
     }
     int rc = crew_pool_shutdown(p, true, false); /* returns when every task ran */
@@ -511,7 +520,7 @@ int main(int argc, char **argv)
 {
     const char *w = argc > 1 ? argv[1] : "";
     if (!strcmp(w, "W1"))
-        w1(bench_arg(argc, argv, 2, 1000000));
+        w1(bench_arg(argc, argv, 2, 1000000), bench_arg(argc, argv, 3, 0));
     else if (!strcmp(w, "W2"))
         w2((int)bench_arg(argc, argv, 2, 30));
     else if (!strcmp(w, "W4"))
