@@ -71,14 +71,14 @@ pkg-config --exists glib-2.0 2>/dev/null || missing+=(libglib2.0-dev)
 [ -f /usr/include/concurrentqueue/blockingconcurrentqueue.h ] || missing+=(libconcurrentqueue-dev)
 command -v gnuplot >/dev/null || missing+=(gnuplot-nox)
 command -v g++ >/dev/null || missing+=(g++)
+# valgrind only for the instruction counts (full mode or --instr)
+[ "$INSTR" = 0 ] || command -v valgrind >/dev/null || missing+=(valgrind)
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
         echo "run.sh: installing ${missing[*]}"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y libglib2.0-dev libuv1-dev libtbb-dev \
-            libconcurrentqueue-dev gnuplot-nox g++ >/dev/null ||
+        DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}" >/dev/null ||
             { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y \
-                libglib2.0-dev libuv1-dev libtbb-dev libconcurrentqueue-dev gnuplot-nox g++ \
-                >/dev/null; }
+                "${missing[@]}" >/dev/null; }
     else
         echo "run.sh: missing ${missing[*]} (run as root to install them)" >&2
     fi
