@@ -392,8 +392,9 @@ static void w8(int n, int cutoff)
 static int uts_job(void *arg)
 {
     bench_uts *t = arg;
-    bench_uts kids[BENCH_UTS_MAXKIDS];
-    int k = bench_uts_children(t, kids);
+    int k = bench_uts_nkids(t);
+    bench_uts *kids = BENCH_UTS_ALLOCA(k);
+    bench_uts_fill(t, kids, k);
     t->count = 1;
     if (k == 0)
         return 0;

@@ -31,6 +31,7 @@
 #ifndef BENCH_WORKLOADS_H
 #define BENCH_WORKLOADS_H
 
+#include <alloca.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -148,6 +149,7 @@ static inline uint64_t bench_mix64(uint64_t z)
     return z ^ (z >> 31);
 }
 
+/* The number of children of t. */
 static inline int bench_uts_nkids(const bench_uts *t)
 {
     if (t->depth >= t->maxdepth)
@@ -168,24 +170,29 @@ static inline bench_uts bench_uts_root(int maxdepth)
     return r;
 }
 
-/* Fills kids[] (BENCH_UTS_MAXKIDS of them); returns how many. */
-static inline int bench_uts_children(const bench_uts *t, bench_uts *kids)
+/* Fills kids[0..k-1] with the k = bench_uts_nkids(t) children of t.  The
+ * programs put them on the stack with alloca, exactly as many as there are:
+ * a fixed array of BENCH_UTS_MAXKIDS would add 2 KiB of stack per level to
+ * W9's peak memory, the same for every runtime, and hide their
+ * differences. */
+static inline void bench_uts_fill(const bench_uts *t, bench_uts *kids, int k)
 {
-    int k = bench_uts_nkids(t);
     for (int i = 0; i < k; i++) {
         kids[i].id = bench_mix64(t->id + (uint64_t)(i + 1) * 0x9E3779B97F4A7C15ull);
         kids[i].depth = t->depth + 1;
         kids[i].maxdepth = t->maxdepth;
         kids[i].count = 0;
     }
-    return k;
 }
+
+#define BENCH_UTS_ALLOCA(k) ((bench_uts *)alloca(sizeof(bench_uts) * (size_t)((k) > 0 ? (k) : 1)))
 
 /* Nodes below t, t included, sequentially. */
 static inline long bench_uts_seq(const bench_uts *t)
 {
-    bench_uts kids[BENCH_UTS_MAXKIDS];
-    int k = bench_uts_children(t, kids);
+    int k = bench_uts_nkids(t);
+    bench_uts *kids = BENCH_UTS_ALLOCA(k);
+    bench_uts_fill(t, kids, k);
     long s = 1;
     for (int i = 0; i < k; i++)
         s += bench_uts_seq(&kids[i]);
