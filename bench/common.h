@@ -8,6 +8,7 @@
  *
  * Output: one line per measurement, parsed by bench/report.py:
  *   RESULT workload=W1 peer=glib metric=ns_per_task value=123.4 check=ok
+ *   RESULT workload=W8 peer=tbb metric=ms value=50.2 check=ok answer=14200
  *   UNSUPPORTED workload=W2 peer=glib reason="..."
  *   NOTE peer=python text="..."
  */
@@ -121,6 +122,16 @@ static inline void bench_result(const char *workload, const char *peer, const ch
     fflush(stdout);
 }
 
+/* A result with the workload's answer (W8-W11), which report.py compares
+ * with the sequential floor's: answer=<token>, no spaces. */
+static inline void bench_result_ans(const char *workload, const char *peer, const char *metric,
+                                    double value, int ok, const char *answer)
+{
+    printf("RESULT workload=%s peer=%s metric=%s value=%.6g check=%s answer=%s\n", workload, peer,
+           metric, value, ok ? "ok" : "FAIL", answer);
+    fflush(stdout);
+}
+
 static inline void bench_unsupported(const char *workload, const char *peer, const char *reason)
 {
     printf("UNSUPPORTED workload=%s peer=%s reason=\"%s\"\n", workload, peer, reason);
@@ -208,6 +219,94 @@ static inline void bench_w6_report(const char *peer, long base_kb, long peak_kb,
     double bytes = ((double)peak_kb - (double)base_kb) * 1024.0 / (double)n;
     bench_result("W6", peer, "bytes_per_task", bytes, ok);
     bench_result("W6", peer, "peak_mb", (double)peak_kb / 1024.0, ok);
+}
+
+/* ---- peak memory (W2, W9): bytes of RSS above a baseline ----------------
+ * The baseline is VmRSS once the pool is set up and its threads started;
+ * the kernel's peak counter is reset then (bench_reset_peak), and VmHWM read
+ * after the run is the peak since.  Both happen outside the timed part. */
+static inline long bench_mem_start(void)
+{
+    long base = bench_status_kb("VmRSS:");
+    bench_reset_peak();
+    return base;
+}
+
+static inline void bench_mem_report(const char *workload, const char *peer, long base_kb, int ok)
+{
+    long peak = bench_status_kb("VmHWM:");
+    int valid = base_kb >= 0 && peak >= 0;
+    bench_result(workload, peer, "peak_bytes", valid ? ((double)peak - (double)base_kb) * 1024.0 : 0,
+                 ok && valid);
+}
+
+/* ---- W7: submitter threads outside the pool ---------------------------
+ * bench_w7_launch starts `threads` threads that each wait at a common start
+ * line, then call body(ctx, k, n) (k: the thread's index) to submit their n
+ * tasks; bench_w7_go releases them and returns the start time;
+ * bench_w7_join waits for them to return (their tasks may still be
+ * queued: the caller then waits for its pool).  Returns 0 or -1. */
+#define BENCH_W7_MAX 64
+
+typedef void (*bench_w7_body)(void *ctx, int k, long n);
+
+struct bench_w7;
+struct bench_w7_thread {
+    struct bench_w7 *w;
+    int k;
+    pthread_t th;
+};
+
+typedef struct bench_w7 {
+    pthread_barrier_t start;
+    struct bench_w7_thread t[BENCH_W7_MAX];
+    int threads;
+    long n;
+    bench_w7_body body;
+    void *ctx;
+} bench_w7;
+
+static inline void *bench_w7_main(void *arg)
+{
+    struct bench_w7_thread *t = (struct bench_w7_thread *)arg;
+    pthread_barrier_wait(&t->w->start);
+    t->w->body(t->w->ctx, t->k, t->w->n);
+    return NULL;
+}
+
+static inline int bench_w7_launch(bench_w7 *w, int threads, long n, bench_w7_body body, void *ctx)
+{
+    if (threads < 1 || threads > BENCH_W7_MAX)
+        return -1;
+    w->threads = threads;
+    w->n = n;
+    w->body = body;
+    w->ctx = ctx;
+    if (pthread_barrier_init(&w->start, NULL, (unsigned)threads + 1) != 0)
+        return -1;
+    for (int i = 0; i < threads; i++) {
+        w->t[i].w = w;
+        w->t[i].k = i;
+        if (pthread_create(&w->t[i].th, NULL, bench_w7_main, &w->t[i]) != 0) {
+            fprintf(stderr, "W7: pthread_create failed\n");
+            exit(1); /* the started threads wait at the barrier forever */
+        }
+    }
+    return 0;
+}
+
+static inline int64_t bench_w7_go(bench_w7 *w)
+{
+    int64_t t0 = bench_now_ns();
+    pthread_barrier_wait(&w->start);
+    return t0;
+}
+
+static inline void bench_w7_join(bench_w7 *w)
+{
+    for (int i = 0; i < w->threads; i++)
+        pthread_join(w->t[i].th, NULL);
+    pthread_barrier_destroy(&w->start);
 }
 
 /* W5: the same ~200 us task everywhere.  The state every W5 program shares:

@@ -1,16 +1,20 @@
 /*
- * bench/crew_pool.c - crew's pool, futures and groups on W1, W2, W4, W5, W6.
+ * bench/crew_pool.c - crew's pool, futures and groups on W1, W2, W4-W11.
  *
- *   crew_pool W1 N | W2 n | W4 N | W5 tasks iters | W6 N
+ *   crew_pool W1 N [burst] | W2 n | W4 N | W5 tasks iters | W6 N | W7 threads N
+ *             | W8 n cutoff | W9 depth | W10 n | W11 x
  *
  * The pool has P workers (crew's default, set explicitly).  "Wait until all
- * ran" is crew_pool_shutdown(pool, true, false), as for the other pools.
- * W2 forks with crew_group from inside the pool (the top call is a submitted
- * task), so every spawn lands on a worker's own deque.  W6 keeps every
- * returned future until the end ("with a future").
+ * ran" is crew_pool_shutdown(pool, true, false), as for the other pools
+ * (W1, W5, W7; in W7 after the submitting threads returned).  The fork-join
+ * workloads (W2, W8-W11) fork with crew_group from inside the pool (the top
+ * call is a submitted task), so every spawn lands on a worker's own deque;
+ * the algorithms are bench/workloads.h's.  W6 keeps every returned future
+ * until the end ("with a future").  W2 and W9 also report their peak memory.
  */
 #define _GNU_SOURCE
 #include "common.h"
+#include "workloads.h"
 
 #include "crew/future.h"
 #include "crew/group.h"
@@ -75,7 +79,12 @@ static void warm_up(crew_pool *p)
     __atomic_store_n(&counter, 0, __ATOMIC_RELAXED);
 }
 
-static void w1(long n)
+/* burst > 0 (instruction counts under valgrind, bench/run.sh): after each
+ * burst of submits, wait until the workers have run them.  Valgrind runs one
+ * thread at a time, so without this the submitter runs far ahead of the
+ * workers, fills its ring and sends every later task through the ring's
+ * overflow queue, a path W1 does not take when both run at once. */
+static void w1(long n, long burst)
 {
     crew_pool *p = new_pool();
     warm_up(p);
@@ -85,6 +94,10 @@ static void w1(long n)
         if (rc != 0) {
             fail(rc, "crew_pool_submit");
             break;
+        }
+        if (burst > 0 && (i + 1) % burst == 0) {
+            while (__atomic_load_n(&counter, __ATOMIC_RELAXED) < i + 1)
+                sched_yield();
         }
     }
     int rc = crew_pool_shutdown(p, true, false); /* returns when every task ran */
@@ -132,6 +145,20 @@ static long fib(int n)
     return child.r + y;
 }
 
+/* Runs fn(arg) as a task of the pool and waits for it: the top call of a
+ * fork-join workload. */
+static void run_top(crew_pool *p, crew_task_fn fn, void *arg, const char *what)
+{
+    crew_future *f = NULL;
+    int rc = crew_pool_submit(p, fn, arg, &f);
+    if (rc == 0)
+        rc = crew_future_result(f, NULL, NULL);
+    if (rc != 0)
+        fail(rc, what);
+    if (f)
+        crew_future_release(f);
+}
+
 static int fib_top(void *arg, void **result)
 {
     fib_job *j = arg;
@@ -145,17 +172,13 @@ static void w2(int n)
     fib_pool = new_pool();
     warm_up(fib_pool);
     fib_job top = {.n = n, .r = 0};
-    crew_future *f = NULL;
+    long base = bench_mem_start();
     int64_t t0 = bench_now_ns();
-    int rc = crew_pool_submit(fib_pool, fib_top, &top, &f);
-    if (rc == 0)
-        rc = crew_future_result(f, NULL, NULL);
+    run_top(fib_pool, fib_top, &top, "fib top task");
     int64_t t1 = bench_now_ns();
-    if (rc != 0)
-        fail(rc, "fib top task");
-    crew_future_release(f);
-    crew_pool_destroy(fib_pool);
     int ok = ok_so_far() && top.r == bench_fib_expect(n);
+    bench_mem_report("W2", PEER, base, ok);
+    crew_pool_destroy(fib_pool);
     bench_result("W2", PEER, "ms", (double)(t1 - t0) / 1e6, ok);
     bench_result("W2", PEER, "ns_per_task", (double)(t1 - t0) / (double)bench_fib_tasks(n), ok);
 }
@@ -265,11 +288,240 @@ static void w6(long n)
                         __atomic_load_n(&counter, __ATOMIC_RELAXED) == n);
 }
 
+/* ---- W7: many threads outside the pool submit detached tasks ----------- */
+static void w7_body(void *ctx, int k, long n)
+{
+    crew_pool *p = ctx;
+    (void)k;
+    for (long i = 0; i < n; i++) {
+        int rc = crew_pool_submit(p, inc_task, NULL, NULL);
+        if (rc != 0) {
+            fail(rc, "crew_pool_submit");
+            break;
+        }
+    }
+}
+
+static void w7(int threads, long n)
+{
+    crew_pool *p = new_pool();
+    bench_w7 w;
+    warm_up(p);
+    if (bench_w7_launch(&w, threads, n, w7_body, p) != 0) {
+        fprintf(stderr, "crew_pool: W7: bad thread count %d\n", threads);
+        exit(2);
+    }
+    int64_t t0 = bench_w7_go(&w);
+    bench_w7_join(&w);
+    int rc = crew_pool_shutdown(p, true, false); /* returns when every task ran */
+    int64_t t1 = bench_now_ns();
+    if (rc != 0)
+        fail(rc, "crew_pool_shutdown");
+    crew_pool_destroy(p);
+    long total = (long)threads * n;
+    bench_result("W7", PEER, "ns_per_task", (double)(t1 - t0) / (double)total,
+                 ok_so_far() && __atomic_load_n(&counter, __ATOMIC_RELAXED) == total);
+}
+
+/* ---- W8-W11: the fork-join workloads of workloads.h --------------------- */
+static crew_pool *fj_pool;
+
+/* Spawns fn(arg) into g; if that fails, runs it here (the answer stays
+ * right, and the failure is reported). */
+static void spawn_or_run(crew_group *g, int inited, crew_job_fn fn, void *arg)
+{
+    int rc = inited == 0 ? crew_group_spawn(g, fn, arg) : inited;
+    if (rc != 0) {
+        fail(rc, "crew_group_init/spawn");
+        fn(arg);
+    }
+}
+
+static void join(crew_group *g, int inited)
+{
+    int rc;
+    if (inited == 0 && (rc = crew_group_wait(g, NULL)) != 0)
+        fail(rc, "crew_group_wait");
+}
+
+/* W8 */
+static int nq_job(void *arg)
+{
+    bench_nq *t = arg;
+    if (bench_nq_leaf(t))
+        return 0;
+    bench_nq kids[BENCH_NQ_MAX];
+    int k = bench_nq_children(t, kids);
+    crew_group g;
+    int in = crew_group_init(&g, fj_pool);
+    for (int i = 0; i < k; i++)
+        spawn_or_run(&g, in, nq_job, &kids[i]);
+    join(&g, in);
+    t->count = 0;
+    for (int i = 0; i < k; i++)
+        t->count += kids[i].count;
+    return 0;
+}
+
+static int nq_top(void *arg, void **result)
+{
+    (void)result;
+    return nq_job(arg);
+}
+
+static void w8(int n, int cutoff)
+{
+    if (n < 1 || n > BENCH_NQ_MAX) {
+        fprintf(stderr, "crew_pool: W8: n must be 1..%d\n", BENCH_NQ_MAX);
+        exit(2);
+    }
+    fj_pool = new_pool();
+    warm_up(fj_pool);
+    bench_nq top = bench_nq_root(n, cutoff);
+    int64_t t0 = bench_now_ns();
+    run_top(fj_pool, nq_top, &top, "nqueens top task");
+    int64_t t1 = bench_now_ns();
+    crew_pool_destroy(fj_pool);
+    char ans[32];
+    snprintf(ans, sizeof ans, "%ld", top.count);
+    bench_result_ans("W8", PEER, "ms", (double)(t1 - t0) / 1e6,
+                     ok_so_far() && top.count == bench_nq_expect(n), ans);
+}
+
+/* W9 */
+static int uts_job(void *arg)
+{
+    bench_uts *t = arg;
+    int k = bench_uts_nkids(t);
+    bench_uts *kids = BENCH_UTS_ALLOCA(k);
+    bench_uts_fill(t, kids, k);
+    t->count = 1;
+    if (k == 0)
+        return 0;
+    crew_group g;
+    int in = crew_group_init(&g, fj_pool);
+    for (int i = 0; i < k; i++)
+        spawn_or_run(&g, in, uts_job, &kids[i]);
+    join(&g, in);
+    for (int i = 0; i < k; i++)
+        t->count += kids[i].count;
+    return 0;
+}
+
+static int uts_top(void *arg, void **result)
+{
+    (void)result;
+    return uts_job(arg);
+}
+
+static void w9(int depth)
+{
+    fj_pool = new_pool();
+    warm_up(fj_pool);
+    bench_uts top = bench_uts_root(depth);
+    long base = bench_mem_start();
+    int64_t t0 = bench_now_ns();
+    run_top(fj_pool, uts_top, &top, "uts top task");
+    int64_t t1 = bench_now_ns();
+    long want = bench_uts_expect(depth);
+    int ok = ok_so_far() && (want < 0 || top.count == want);
+    bench_mem_report("W9", PEER, base, ok);
+    crew_pool_destroy(fj_pool);
+    char ans[32];
+    snprintf(ans, sizeof ans, "%ld", top.count);
+    bench_result_ans("W9", PEER, "ms", (double)(t1 - t0) / 1e6, ok, ans);
+    bench_result_ans("W9", PEER, "ns_per_node", (double)(t1 - t0) / (double)top.count, ok, ans);
+}
+
+/* W10 */
+static int mm_job(void *arg)
+{
+    const bench_mm *t = arg;
+    if (bench_mm_leaf(t))
+        return 0;
+    for (int phase = 0; phase < 2; phase++) {
+        bench_mm q[4];
+        bench_mm_phase(t, phase, q);
+        crew_group g;
+        int in = crew_group_init(&g, fj_pool);
+        for (int i = 0; i < 4; i++)
+            spawn_or_run(&g, in, mm_job, &q[i]);
+        join(&g, in);
+    }
+    return 0;
+}
+
+static int mm_top(void *arg, void **result)
+{
+    (void)result;
+    return mm_job(arg);
+}
+
+static void w10(int n)
+{
+    bench_mm top;
+    if (bench_mm_setup(n, &top) != 0) {
+        fprintf(stderr, "crew_pool: W10: n must be a power of two >= %d (or out of memory)\n",
+                BENCH_MM_LEAF);
+        exit(2);
+    }
+    fj_pool = new_pool();
+    warm_up(fj_pool);
+    int64_t t0 = bench_now_ns();
+    run_top(fj_pool, mm_top, &top, "matmul top task");
+    int64_t t1 = bench_now_ns();
+    crew_pool_destroy(fj_pool);
+    double sum;
+    int ok = bench_mm_check(&top, &sum) && ok_so_far();
+    char ans[40];
+    snprintf(ans, sizeof ans, "%.17g", sum);
+    bench_result_ans("W10", PEER, "gflops", 2.0 * n * n * (double)n / (double)(t1 - t0), ok, ans);
+    bench_result_ans("W10", PEER, "ms", (double)(t1 - t0) / 1e6, ok, ans);
+    bench_mm_free(&top);
+}
+
+/* W11 */
+static int int_job(void *arg)
+{
+    bench_int *t = arg;
+    bench_int l, r;
+    if (bench_int_split(t, &l, &r))
+        return 0;
+    crew_group g;
+    int in = crew_group_init(&g, fj_pool);
+    spawn_or_run(&g, in, int_job, &l);
+    int_job(&r);
+    join(&g, in);
+    t->result = l.result + r.result;
+    return 0;
+}
+
+static int int_top(void *arg, void **result)
+{
+    (void)result;
+    return int_job(arg);
+}
+
+static void w11(double x)
+{
+    fj_pool = new_pool();
+    warm_up(fj_pool);
+    bench_int top = bench_int_root(x);
+    int64_t t0 = bench_now_ns();
+    run_top(fj_pool, int_top, &top, "integrate top task");
+    int64_t t1 = bench_now_ns();
+    crew_pool_destroy(fj_pool);
+    char ans[40];
+    snprintf(ans, sizeof ans, "%.17g", top.result);
+    bench_result_ans("W11", PEER, "ms", (double)(t1 - t0) / 1e6,
+                     ok_so_far() && bench_int_check(x, top.result), ans);
+}
+
 int main(int argc, char **argv)
 {
     const char *w = argc > 1 ? argv[1] : "";
     if (!strcmp(w, "W1"))
-        w1(bench_arg(argc, argv, 2, 1000000));
+        w1(bench_arg(argc, argv, 2, 1000000), bench_arg(argc, argv, 3, 0));
     else if (!strcmp(w, "W2"))
         w2((int)bench_arg(argc, argv, 2, 30));
     else if (!strcmp(w, "W4"))
@@ -278,8 +530,19 @@ int main(int argc, char **argv)
         w5(bench_arg(argc, argv, 2, 2000), bench_arg(argc, argv, 3, 100000));
     else if (!strcmp(w, "W6"))
         w6(bench_arg(argc, argv, 2, 1000000));
+    else if (!strcmp(w, "W7"))
+        w7((int)bench_arg(argc, argv, 2, 8), bench_arg(argc, argv, 3, 250000));
+    else if (!strcmp(w, "W8"))
+        w8((int)bench_arg(argc, argv, 2, 12), (int)bench_arg(argc, argv, 3, BENCH_NQ_CUTOFF));
+    else if (!strcmp(w, "W9"))
+        w9((int)bench_arg(argc, argv, 2, BENCH_UTS_DEPTH));
+    else if (!strcmp(w, "W10"))
+        w10((int)bench_arg(argc, argv, 2, 1024));
+    else if (!strcmp(w, "W11"))
+        w11((double)bench_arg(argc, argv, 2, BENCH_INT_X));
     else {
-        fprintf(stderr, "usage: %s W1|W2|W4|W5|W6 [args] (W3: crew_queue)\n", argv[0]);
+        fprintf(stderr, "usage: %s W1|W2|W4|W5|W6|W7|W8|W9|W10|W11 [args] (W3: crew_queue)\n",
+                argv[0]);
         return 2;
     }
     return ok_so_far() ? 0 : 1;

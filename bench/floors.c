@@ -9,11 +9,16 @@
  *                        (both: at most `rounds` round trips, and no more
  *                        than about `ms` milliseconds; default 2000)
  *   floors SEQ n         plain sequential fib(n): the W2 zero-overhead floor
+ *   floors W8 n cutoff   the sequential floors of W8-W11: the same
+ *   floors W9 depth      algorithms (bench/workloads.h) by plain recursion,
+ *   floors W10 n         with their answers, which report.py compares
+ *   floors W11 x         with every runtime's (W8's cutoff is ignored)
  *   floors CAL us        prints the bench_spin iteration count that takes
  *                        `us` microseconds here (the W5 task size)
  */
 #define _GNU_SOURCE
 #include "common.h"
+#include "workloads.h"
 
 #include <linux/futex.h>
 #include <sched.h>
@@ -147,6 +152,69 @@ static void seq(int n)
                  ok);
 }
 
+static void seq_w8(int n)
+{
+    if (n < 1 || n > BENCH_NQ_MAX) {
+        fprintf(stderr, "floors: W8: n must be 1..%d\n", BENCH_NQ_MAX);
+        exit(2);
+    }
+    signed char board[BENCH_NQ_MAX] = {0};
+    int64_t t0 = bench_now_ns();
+    long v = bench_nq_seq(n, 0, board);
+    int64_t t1 = bench_now_ns();
+    char ans[32];
+    snprintf(ans, sizeof ans, "%ld", v);
+    bench_result_ans("W8", "sequential", "ms", (double)(t1 - t0) / 1e6, v == bench_nq_expect(n),
+                     ans);
+}
+
+static void seq_w9(int depth)
+{
+    bench_uts root = bench_uts_root(depth);
+    int64_t t0 = bench_now_ns();
+    long v = bench_uts_seq(&root);
+    int64_t t1 = bench_now_ns();
+    long want = bench_uts_expect(depth);
+    int ok = want < 0 || v == want;
+    char ans[32];
+    snprintf(ans, sizeof ans, "%ld", v);
+    bench_result_ans("W9", "sequential", "ms", (double)(t1 - t0) / 1e6, ok, ans);
+    bench_result_ans("W9", "sequential", "ns_per_node", (double)(t1 - t0) / (double)v, ok, ans);
+}
+
+static void seq_w10(int n)
+{
+    bench_mm top;
+    if (bench_mm_setup(n, &top) != 0) {
+        fprintf(stderr, "floors: W10: n must be a power of two >= %d (or out of memory)\n",
+                BENCH_MM_LEAF);
+        exit(2);
+    }
+    int64_t t0 = bench_now_ns();
+    bench_mm_seq(&top);
+    int64_t t1 = bench_now_ns();
+    double sum;
+    int ok = bench_mm_check(&top, &sum);
+    char ans[40];
+    snprintf(ans, sizeof ans, "%.17g", sum);
+    bench_result_ans("W10", "sequential", "gflops", 2.0 * n * n * (double)n / (double)(t1 - t0),
+                     ok, ans);
+    bench_result_ans("W10", "sequential", "ms", (double)(t1 - t0) / 1e6, ok, ans);
+    bench_mm_free(&top);
+}
+
+static void seq_w11(double x)
+{
+    bench_int top = bench_int_root(x);
+    int64_t t0 = bench_now_ns();
+    double v = bench_int_seq(&top);
+    int64_t t1 = bench_now_ns();
+    char ans[40];
+    snprintf(ans, sizeof ans, "%.17g", v);
+    bench_result_ans("W11", "sequential", "ms", (double)(t1 - t0) / 1e6, bench_int_check(x, v),
+                     ans);
+}
+
 static void cal(long us)
 {
     const uint64_t probe = 1000000;
@@ -173,10 +241,18 @@ int main(int argc, char **argv)
         floor_run(w, w[1] == '2');
     } else if (!strcmp(w, "SEQ")) {
         seq((int)bench_arg(argc, argv, 2, 30));
+    } else if (!strcmp(w, "W8")) {
+        seq_w8((int)bench_arg(argc, argv, 2, 12));
+    } else if (!strcmp(w, "W9")) {
+        seq_w9((int)bench_arg(argc, argv, 2, BENCH_UTS_DEPTH));
+    } else if (!strcmp(w, "W10")) {
+        seq_w10((int)bench_arg(argc, argv, 2, 1024));
+    } else if (!strcmp(w, "W11")) {
+        seq_w11((double)bench_arg(argc, argv, 2, BENCH_INT_X));
     } else if (!strcmp(w, "CAL")) {
         cal(bench_arg(argc, argv, 2, 200));
     } else {
-        fprintf(stderr, "usage: %s F1|F2|SEQ|CAL [arg]\n", argv[0]);
+        fprintf(stderr, "usage: %s F1|F2|SEQ|W8|W9|W10|W11|CAL [args]\n", argv[0]);
         return 2;
     }
     return 0;

@@ -1,8 +1,9 @@
 /*
- * bench/glib_pool.c - GLib's GThreadPool (W1, W4, W5, W6) and GAsyncQueue
+ * bench/glib_pool.c - GLib's GThreadPool (W1, W4-W7) and GAsyncQueue
  * (W3), used as the GLib reference manual describes them.
  *
  *   glib_pool W1 N | W2 n | W3 N producers consumers | W4 N | W5 tasks iters | W6 N
+ *             | W7 threads N | W8 ... W11 (unsupported, as W2)
  *
  * The pool is exclusive with P threads (g_thread_pool_new(..., P, TRUE, ...)):
  * its threads start at once and serve only it.  "Wait until all ran" is
@@ -171,6 +172,31 @@ static void w6(long n)
     bench_w6_report(PEER, base, peak, n, __atomic_load_n(&counter, __ATOMIC_RELAXED) == n);
 }
 
+/* W7: g_thread_pool_push may be called from any thread. */
+static void w7_body(void *ctx, int k, long n)
+{
+    (void)k;
+    for (long i = 0; i < n; i++)
+        g_thread_pool_push(ctx, GINT_TO_POINTER(1), NULL);
+}
+
+static void w7(int threads, long n)
+{
+    GThreadPool *p = new_pool(inc_task, NULL);
+    bench_w7 w;
+    if (bench_w7_launch(&w, threads, n, w7_body, p) != 0) {
+        fprintf(stderr, "glib_pool: W7: bad thread count %d\n", threads);
+        exit(2);
+    }
+    int64_t t0 = bench_w7_go(&w);
+    bench_w7_join(&w);
+    g_thread_pool_free(p, FALSE, TRUE); /* runs the whole queue, then joins */
+    int64_t t1 = bench_now_ns();
+    long total = (long)threads * n;
+    bench_result("W7", PEER, "ns_per_task", (double)(t1 - t0) / (double)total,
+                 __atomic_load_n(&counter, __ATOMIC_RELAXED) == total);
+}
+
 int main(int argc, char **argv)
 {
     const char *w = argc > 1 ? argv[1] : "";
@@ -180,6 +206,9 @@ int main(int argc, char **argv)
         bench_unsupported("W2", PEER, "a GThreadPool task cannot wait for a child task without "
                                       "blocking its worker: with P workers the fib recursion "
                                       "deadlocks");
+    else if (!strcmp(w, "W8") || !strcmp(w, "W9") || !strcmp(w, "W10") || !strcmp(w, "W11"))
+        bench_unsupported(w, PEER, "a GThreadPool task cannot wait for a child task without "
+                                   "blocking its worker: with P workers the recursion deadlocks");
     else if (!strcmp(w, "W3")) {
         bench_note(PEER, "W3: GAsyncQueue is unbounded (GLib has no bounded queue)");
         w3(bench_arg(argc, argv, 2, 10000000), bench_arg(argc, argv, 3, 1),
@@ -190,8 +219,10 @@ int main(int argc, char **argv)
         w5(bench_arg(argc, argv, 2, 2000), bench_arg(argc, argv, 3, 100000));
     else if (!strcmp(w, "W6"))
         w6(bench_arg(argc, argv, 2, 1000000));
+    else if (!strcmp(w, "W7"))
+        w7((int)bench_arg(argc, argv, 2, 8), bench_arg(argc, argv, 3, 250000));
     else {
-        fprintf(stderr, "usage: %s W1|W2|W3|W4|W5|W6 [args]\n", argv[0]);
+        fprintf(stderr, "usage: %s W1|W2|W3|W4|W5|W6|W7 [args]\n", argv[0]);
         return 2;
     }
     return 0;

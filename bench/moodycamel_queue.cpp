@@ -63,7 +63,8 @@ int main(int argc, char **argv)
         bench_note(PEER, "W3: BlockingConcurrentQueue is unbounded");
         w3(bench_arg(argc, argv, 2, 10000000), bench_arg(argc, argv, 3, 1),
            bench_arg(argc, argv, 4, 1));
-    } else if (w == "W1" || w == "W2" || w == "W4" || w == "W5" || w == "W6")
+    } else if (w == "W1" || w == "W2" || w == "W4" || w == "W5" || w == "W6" || w == "W7" ||
+               w == "W8" || w == "W9" || w == "W10" || w == "W11")
         bench_unsupported(w.c_str(), PEER, "a queue only, not a task pool");
     else {
         fprintf(stderr, "usage: %s W3 N producers consumers\n", argv[0]);

@@ -3,6 +3,7 @@
  * thread pool and bounded ring that most hand-rolled C code resembles.
  *
  *   mutex_pool W1 N | W2 n | W3 N producers consumers | W4 N | W5 tasks iters | W6 N
+ *              | W7 threads N | W8 ... W11 (unsupported, as W2)
  *
  * The pool: one mutex, one linked FIFO of malloc'd jobs, one condvar the
  * workers sleep on, P workers started at creation; shutdown(wait) lets the
@@ -298,6 +299,35 @@ static void w6(long n)
     bench_w6_report(PEER, base, peak, n, __atomic_load_n(&counter, __ATOMIC_RELAXED) == n);
 }
 
+/* W7: mp_submit takes the pool's one mutex, so any thread may call it. */
+static void w7_body(void *ctx, int k, long n)
+{
+    (void)k;
+    for (long i = 0; i < n; i++)
+        mp_submit(ctx, inc_task, NULL);
+}
+
+static void w7(int threads, long n)
+{
+    mpool *p = mp_create(bench_threads());
+    bench_w7 w;
+    if (bench_w7_launch(&w, threads, n, w7_body, p) != 0) {
+        fprintf(stderr, "mutex_pool: W7: bad thread count %d\n", threads);
+        exit(2);
+    }
+    int64_t t0 = bench_w7_go(&w);
+    bench_w7_join(&w);
+    mp_shutdown(p); /* returns when every job ran */
+    int64_t t1 = bench_now_ns();
+    long total = (long)threads * n;
+    bench_result("W7", PEER, "ns_per_task", (double)(t1 - t0) / (double)total,
+                 __atomic_load_n(&counter, __ATOMIC_RELAXED) == total);
+}
+
+#define NO_CHILD_WAIT                                                                              \
+    "a task cannot wait for a child task without blocking its worker: with P workers the "        \
+    "recursion deadlocks"
+
 int main(int argc, char **argv)
 {
     const char *w = argc > 1 ? argv[1] : "";
@@ -306,6 +336,8 @@ int main(int argc, char **argv)
     else if (!strcmp(w, "W2"))
         bench_unsupported("W2", PEER, "a task cannot wait for a child task without blocking its "
                                       "worker: with P workers the fib recursion deadlocks");
+    else if (!strcmp(w, "W8") || !strcmp(w, "W9") || !strcmp(w, "W10") || !strcmp(w, "W11"))
+        bench_unsupported(w, PEER, NO_CHILD_WAIT);
     else if (!strcmp(w, "W3"))
         w3(bench_arg(argc, argv, 2, 10000000), bench_arg(argc, argv, 3, 1),
            bench_arg(argc, argv, 4, 1));
@@ -315,8 +347,10 @@ int main(int argc, char **argv)
         w5(bench_arg(argc, argv, 2, 2000), bench_arg(argc, argv, 3, 100000));
     else if (!strcmp(w, "W6"))
         w6(bench_arg(argc, argv, 2, 1000000));
+    else if (!strcmp(w, "W7"))
+        w7((int)bench_arg(argc, argv, 2, 8), bench_arg(argc, argv, 3, 250000));
     else {
-        fprintf(stderr, "usage: %s W1|W2|W3|W4|W5|W6 [args]\n", argv[0]);
+        fprintf(stderr, "usage: %s W1|W2|W3|W4|W5|W6|W7 [args]\n", argv[0]);
         return 2;
     }
     return 0;

@@ -1,7 +1,8 @@
 """bench/py_pool.py - the reference semantics: Python's
-concurrent.futures.ThreadPoolExecutor (W1, W4, W5, W6) and queue.Queue (W3).
+concurrent.futures.ThreadPoolExecutor (W1, W4-W7) and queue.Queue (W3).
 
     py_pool.py W1 N | W2 n | W3 N producers consumers | W4 N | W5 tasks us | W6 N
+               | W7 threads N | W8 ... W11 (unsupported, as W2)
 
 The executor has max_workers = P.  "Wait until all ran" is
 executor.shutdown(wait=True).  W5's task is the same xorshift chain as the C
@@ -66,6 +67,31 @@ def w1(n):
     ex.shutdown(wait=True)
     t1 = time.perf_counter_ns()
     result("W1", "ns_per_task", (t1 - t0) / n, next(ctr) == n)
+
+
+def w7(nthreads, n):
+    """W7: submit() may be called from any thread; the submitters start
+    together and the executor's shutdown(wait=True) waits for all."""
+    ex = new_pool()
+    ctr = itertools.count()
+    start = threading.Barrier(nthreads + 1)
+
+    def submitter():
+        start.wait()
+        for _ in range(n):
+            ex.submit(next, ctr)
+
+    ths = [threading.Thread(target=submitter) for _ in range(nthreads)]
+    for t in ths:
+        t.start()
+    t0 = time.perf_counter_ns()
+    start.wait()
+    for t in ths:
+        t.join()
+    ex.shutdown(wait=True)
+    t1 = time.perf_counter_ns()
+    total = nthreads * n
+    result("W7", "ns_per_task", (t1 - t0) / total, next(ctr) == total)
 
 
 def w3(n, np_, nc):
@@ -187,6 +213,12 @@ def main():
         print(f'UNSUPPORTED workload=W2 peer={PEER} reason="a ThreadPoolExecutor task that waits '
               f'on a child future blocks its worker thread: with P workers the fib recursion '
               f'deadlocks"', flush=True)
+    elif w in ("W8", "W9", "W10", "W11"):
+        print(f'UNSUPPORTED workload={w} peer={PEER} reason="a ThreadPoolExecutor task that waits '
+              f'on a child future blocks its worker thread: with P workers the recursion '
+              f'deadlocks"', flush=True)
+    elif w == "W7":
+        w7(a(0, 8), a(1, 12500))
     elif w == "W3":
         w3(a(0, 1000000), a(1, 1), a(2, 1))
     elif w == "W4":
@@ -196,7 +228,7 @@ def main():
     elif w == "W6":
         w6(a(0, 1000000))
     else:
-        print(f"usage: {sys.argv[0]} W1|W2|W3|W4|W5|W6 [args]", file=sys.stderr)
+        print(f"usage: {sys.argv[0]} W1|W2|W3|W4|W5|W6|W7 [args]", file=sys.stderr)
         return 2
     return 0
 

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # bench/run.sh - the benchmark suite: builds crew and its peers with the same
-# flags, runs the workloads W1-W6 and floors F1-F2 (docs/BENCHMARKS.md) with
+# flags, runs the workloads W1-W11 and floors F1-F2 (docs/BENCHMARKS.md) with
 # crew and every peer interleaved, and reports median/min/max per peer and
 # crew's ratio to each peer (bench/README.md explains the layout).
 #
-#   bench/run.sh                 full sizes, 5 rounds
+#   bench/run.sh                 full sizes, 5 rounds, then instruction counts
 #   bench/run.sh --quick         reduced sizes, 1 round (part of the test command)
 #   bench/run.sh --write-docs    full run, then writes docs/BENCHMARKS.md
 #   options: --runs N   rounds (full mode; at least 5 for published figures)
 #            --only a,b peers to run (crew mutex glib uv omp tbb moodycamel
 #                       python; the floors always run)
+#            --instr / --no-instr  count crew's instructions per task under
+#                       callgrind (W1, W2, W9): default on in full mode, off
+#                       in quick mode
 #
 # Output: the table on the terminal, bench/out/results.csv,
 # bench/out/ratios.png, the raw lines in bench/out/raw.log.  Exits non-zero if
@@ -21,13 +24,16 @@ MODE=full
 RUNS=5
 WRITE_DOCS=0
 ONLY=""
+INSTR=""
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) MODE=quick ;;
     --write-docs) WRITE_DOCS=1 ;;
     --runs) RUNS=$2; shift ;;
     --only) ONLY=$2; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    --instr) INSTR=1 ;;
+    --no-instr) INSTR=0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -36,6 +42,7 @@ if [ $MODE = quick ]; then
     [ $WRITE_DOCS = 1 ] && { echo "run.sh: --write-docs needs a full run" >&2; exit 2; }
     RUNS=1
 fi
+[ -n "$INSTR" ] || { [ $MODE = full ] && INSTR=1 || INSTR=0; }
 
 OUT=bench/out
 BUILD=build/bench
@@ -49,6 +56,13 @@ failed=0
 
 log() { printf '%s\n' "$*" >>"$RAW"; }
 
+# The machine, printed and recorded with the results (report.py puts it in
+# results.csv and docs/BENCHMARKS.md).
+CPU=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/null | head -1 | tr -d '"')
+[ -n "$CPU" ] || CPU=$(uname -m)
+echo "== machine: $CPU, P = $P"
+log "MACHINE cpu=\"$CPU\" cpus=$P"
+
 # ---- 1. the peers' packages -------------------------------------------------
 missing=()
 pkg-config --exists glib-2.0 2>/dev/null || missing+=(libglib2.0-dev)
@@ -57,14 +71,14 @@ pkg-config --exists glib-2.0 2>/dev/null || missing+=(libglib2.0-dev)
 [ -f /usr/include/concurrentqueue/blockingconcurrentqueue.h ] || missing+=(libconcurrentqueue-dev)
 command -v gnuplot >/dev/null || missing+=(gnuplot-nox)
 command -v g++ >/dev/null || missing+=(g++)
+# valgrind only for the instruction counts (full mode or --instr)
+[ "$INSTR" = 0 ] || command -v valgrind >/dev/null || missing+=(valgrind)
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
         echo "run.sh: installing ${missing[*]}"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y libglib2.0-dev libuv1-dev libtbb-dev \
-            libconcurrentqueue-dev gnuplot-nox g++ >/dev/null ||
+        DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}" >/dev/null ||
             { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y \
-                libglib2.0-dev libuv1-dev libtbb-dev libconcurrentqueue-dev gnuplot-nox g++ \
-                >/dev/null; }
+                "${missing[@]}" >/dev/null; }
     else
         echo "run.sh: missing ${missing[*]} (run as root to install them)" >&2
     fi
@@ -136,13 +150,20 @@ case " ${ONLY:-python} " in *python*)
 esac
 
 # ---- 4. sizes -----------------------------------------------------------------
+# W7: submitting threads and tasks per thread.  W8: nqueens(NQ) with tasks
+# down to row NQ - 3 (a node below that has about one node under it, less
+# work than a spawn).  W9: UTS depth cap (11: 4,038,775 nodes; 9: 251,613).
+# W10: matrix size.  W11: integrate over [0, INTX] (256: 1,296,417 spawns).
 if [ $MODE = quick ]; then
     N1=100000 N1PY=10000 FIB=25 N3=1000000 N3PY=100000 N4=2000 T5=200 N6=100000
     R1="100000 300" R2="10000 300" TMO=120
+    N7="8 25000" N7PY="8 1250" NQ=10 UTS=9 MM=256 INTX=64
 else
     N1=1000000 N1PY=100000 FIB=30 N3=10000000 N3PY=1000000 N4=10000 T5=2000 N6=1000000
     R1="1000000 2000" R2="100000 2000" TMO=900
+    N7="8 250000" N7PY="8 12500" NQ=12 UTS=11 MM=1024 INTX=256
 fi
+NQCUT=$((NQ - 3))
 ITERS=100000
 if [ "${built[floors]}" = 1 ]; then
     ITERS=$("$BIN/floors" CAL 200 | sed -n 's/^CALIBRATE iters=//p')
@@ -156,10 +177,18 @@ cmd_for() {
     case $peer in
     floor) case $w in F1) echo "$BIN/floors F1 $R1" ;; F2) echo "$BIN/floors F2 $R2" ;; esac
         return ;;
-    sequential) [ "$w" = W2 ] && echo "$BIN/floors SEQ $FIB"; return ;;
+    sequential)
+        case $w in
+        W2) echo "$BIN/floors SEQ $FIB" ;;
+        W8) echo "$BIN/floors W8 $NQ $NQCUT" ;;
+        W9) echo "$BIN/floors W9 $UTS" ;;
+        W10) echo "$BIN/floors W10 $MM" ;;
+        W11) echo "$BIN/floors W11 $INTX" ;;
+        esac
+        return ;;
     esac
     case $w in F1|F2) return ;; esac
-    local n1=$N1 n3=$N3 a5=$ITERS
+    local n1=$N1 n3=$N3 a5=$ITERS n7=$N7
     case $peer in
     crew) prog=$BIN/crew_pool; case $w in W3*) prog=$BIN/crew_queue ;; esac ;;
     mutex) prog=$BIN/mutex_pool ;;
@@ -168,7 +197,7 @@ cmd_for() {
     omp) prog=$BIN/omp_tasks ;;
     tbb) prog=$BIN/tbb_group ;;
     moodycamel) prog=$BIN/moodycamel_queue ;;
-    python) prog="$PY bench/py_pool.py" n1=$N1PY n3=$N3PY a5=200 ;;
+    python) prog="$PY bench/py_pool.py" n1=$N1PY n3=$N3PY a5=200 n7=$N7PY ;;
     esac
     case $w in
     W1) echo "$prog W1 $n1" ;;
@@ -178,6 +207,12 @@ cmd_for() {
     W4) echo "$prog W4 $N4" ;;
     W5) echo "$prog W5 $T5 $a5" ;;
     W6) echo "$prog W6 $N6" ;;
+    W7) echo "$prog W7 $n7" ;;
+    W8) echo "$prog W8 $NQ $NQCUT" ;;
+    W9) echo "$prog W9 $UTS" ;;
+    W10) echo "$prog W10 $MM" ;;
+    W11) echo "$prog W11 $INTX" ;;
+    # C1 (the command-line tool, bench/c1/) goes here and in WORKLOADS below.
     esac
 }
 
@@ -189,7 +224,7 @@ prog_built() { # the binary named in a command was built (python: always)
 PEERS=(crew mutex glib uv omp tbb moodycamel python)
 if [ -n "$ONLY" ]; then IFS=, read -r -a PEERS <<<"$ONLY"; fi
 PEERS+=(sequential floor)
-WORKLOADS=(F1 F2 W1 W2 W3-1p1c W3-2p2c W4 W5 W6)
+WORKLOADS=(F1 F2 W1 W2 W3-1p1c W3-2p2c W4 W5 W6 W7 W8 W9 W10 W11)
 
 # ---- 5. run: every round runs every workload once per peer, the peers in a
 # rotated order, so no peer's runs come back to back --------------------------
@@ -226,7 +261,68 @@ done
 [ -t 1 ] && printf '%60s\r' ''
 rm -f "$OUT/last.out" "$OUT/last.err"
 
-# ---- 6. report ------------------------------------------------------------------
+# ---- 6. instruction counts: crew under callgrind, on reduced sizes ------------
+# Wall time on a shared machine is noisy; instructions per task are not, so
+# later changes can be compared with these.  Each figure is the difference
+# between two runs of different sizes divided by the difference in tasks
+# (start-up, pool creation and shutdown cancel out).  Valgrind runs one thread
+# at a time, so the pool has one worker (no thread spins idle while another
+# runs), and W1 submits in bursts of 256 that the worker drains before the
+# next (otherwise the submitter fills its ring and sends the rest through the
+# overflow queue, which W1 does not do natively).  W2 and W9 thus count the
+# path of a spawn that is not stolen: spawn, push, pop, run, wait.  The
+# sequential floors are counted too: the difference is the runtime's share.
+# W1 also splits the count into the submitting thread and the worker.
+instr_run() { # out-file-prefix, command...: prints the total Ir of each thread file
+    local pre=$1; shift
+    rm -f "$pre".*
+    BENCH_THREADS=1 timeout 300 valgrind --tool=callgrind --fair-sched=yes --separate-threads=yes \
+        --callgrind-out-file="$pre.%p" "$@" >"$pre.out" 2>"$pre.err" || return 1
+    grep -q 'check=ok' "$pre.out" || return 1
+    local f
+    for f in "$pre".*-*; do sed -n 's/^totals: *//p' "$f" | head -1; done
+}
+instr_sum() { awk '{s += $1} END {print s + 0}'; }
+instr_metric() { # workload, peer, metric, small-cmd, large-cmd, tasks-small, tasks-large
+    local w=$1 peer=$2 metric=$3 a b side
+    local small=$4 large=$5 ta=$6 tb=$7 pre=$OUT/cg
+    a=$(instr_run "$pre.a" $small) && b=$(instr_run "$pre.b" $large) || {
+        log "FAILED workload=$w peer=$peer reason=\"callgrind run failed: $(cat "$pre.a.err" "$pre.b.err" 2>/dev/null | tr '\n"' '  ' | cut -c1-200)\""
+        echo "run.sh: instruction count $w $peer FAILED" >&2
+        failed=1
+        rm -f "$pre".*
+        return
+    }
+    local ia ib
+    ia=$(printf '%s\n' "$a" | instr_sum)
+    ib=$(printf '%s\n' "$b" | instr_sum)
+    log "RESULT workload=$w peer=$peer metric=$metric value=$(((ib - ia) / (tb - ta))) check=ok"
+    if [ "$w" = W1 ]; then # thread 1 submits; the others are workers
+        side=$(( ($(printf '%s\n' "$b" | head -1) - $(printf '%s\n' "$a" | head -1)) / (tb - ta) ))
+        log "RESULT workload=$w peer=$peer metric=${metric}_submitter value=$side check=ok"
+        side=$(( ($(printf '%s\n' "$b" | tail -n +2 | instr_sum) - $(printf '%s\n' "$a" | tail -n +2 | instr_sum)) / (tb - ta) ))
+        log "RESULT workload=$w peer=$peer metric=${metric}_worker value=$side check=ok"
+    fi
+    rm -f "$pre".*
+}
+if [ "$INSTR" = 1 ]; then
+    if ! command -v valgrind >/dev/null; then
+        echo "run.sh: valgrind not found: no instruction counts" >&2
+        log "NOTE peer=crew text=\"instruction counts skipped: valgrind not installed\""
+    elif [ "${built[crew_pool]}" = 1 ] && [ "${built[floors]}" = 1 ]; then
+        echo "== instruction counts (callgrind, one worker)"
+        instr_metric W1 crew instr_per_task "$BIN/crew_pool W1 50000 256" \
+            "$BIN/crew_pool W1 100000 256" 50000 100000
+        # fib(20) and fib(23): 10,945 and 46,367 tasks
+        instr_metric W2 crew instr_per_task "$BIN/crew_pool W2 20" "$BIN/crew_pool W2 23" 10945 46367
+        instr_metric W2 sequential instr_per_task "$BIN/floors SEQ 20" "$BIN/floors SEQ 23" 10945 46367
+        # UTS depth caps 7 and 9: 15,495 and 251,613 nodes
+        instr_metric W9 crew instr_per_node "$BIN/crew_pool W9 7" "$BIN/crew_pool W9 9" 15495 251613
+        instr_metric W9 sequential instr_per_node "$BIN/floors W9 7" "$BIN/floors W9 9" 15495 251613
+    fi
+fi
+
+# ---- 7. report ------------------------------------------------------------------
 args=(--raw "$RAW" --out "$OUT" --mode "$MODE" --runs "$RUNS" --python "$PY")
 [ $WRITE_DOCS = 1 ] && args+=(--write-docs docs)
 python3 bench/report.py "${args[@]}" || failed=1

@@ -1,8 +1,9 @@
 /*
- * bench/uv_pool.c - libuv's thread pool through uv_queue_work (W1, W4, W5,
- * W6), used as the libuv documentation describes it.
+ * bench/uv_pool.c - libuv's thread pool through uv_queue_work (W1, W4-W7),
+ * used as the libuv documentation describes it.
  *
- *   uv_pool W1 N | W2 n | W3 ... | W4 N | W5 tasks iters | W6 N
+ *   uv_pool W1 N | W2 n | W3 ... | W4 N | W5 tasks iters | W6 N | W7 threads N
+ *           | W8 ... W11 (unsupported, as W2)
  *
  * The pool size is UV_THREADPOOL_SIZE, which this program sets to P before
  * the first libuv call unless the caller set it.  Each task needs a
@@ -10,7 +11,11 @@
  * thread submits, and uv_run(loop, UV_RUN_DEFAULT) returns once every
  * submitted request has completed: that is how a libuv program waits for its
  * work, so it is the "wait until all ran" here.  after_work_cb is NULL where
- * nothing needs doing on the loop thread (libuv allows that).
+ * nothing needs doing on the loop thread (libuv allows that).  W7: a loop
+ * may be used by one thread only, but the thread pool is the process's, so
+ * each submitting thread runs a loop of its own (libuv's way for several
+ * threads to use the pool) and waits for its own requests on it; the main
+ * thread waits for those threads.
  */
 #define _GNU_SOURCE
 #include "common.h"
@@ -130,6 +135,51 @@ static void w6(long n)
     free(reqs);
 }
 
+/* W7: one loop and one array of requests per submitting thread, set up
+ * before the timed part. */
+struct w7_ctx {
+    uv_loop_t loop[BENCH_W7_MAX];
+    uv_work_t *reqs[BENCH_W7_MAX];
+};
+
+static void w7_body(void *ctx, int k, long n)
+{
+    struct w7_ctx *c = ctx;
+    for (long i = 0; i < n; i++)
+        check_rc(uv_queue_work(&c->loop[k], &c->reqs[k][i], inc_work, NULL), "uv_queue_work");
+    uv_run(&c->loop[k], UV_RUN_DEFAULT); /* returns when its requests completed */
+}
+
+static void w7(int threads, long n)
+{
+    static struct w7_ctx c;
+    bench_w7 w;
+    if (threads < 1 || threads > BENCH_W7_MAX) {
+        fprintf(stderr, "uv_pool: W7: bad thread count %d\n", threads);
+        exit(2);
+    }
+    warm_up(uv_default_loop());
+    for (int k = 0; k < threads; k++) {
+        check_rc(uv_loop_init(&c.loop[k]), "uv_loop_init");
+        c.reqs[k] = calloc((size_t)n, sizeof(uv_work_t));
+        if (!c.reqs[k]) {
+            fprintf(stderr, "uv_pool: W7: out of memory\n");
+            exit(1);
+        }
+    }
+    bench_w7_launch(&w, threads, n, w7_body, &c);
+    int64_t t0 = bench_w7_go(&w);
+    bench_w7_join(&w);
+    int64_t t1 = bench_now_ns();
+    for (int k = 0; k < threads; k++) {
+        check_rc(uv_loop_close(&c.loop[k]), "uv_loop_close");
+        free(c.reqs[k]);
+    }
+    long total = (long)threads * n;
+    bench_result("W7", PEER, "ns_per_task", (double)(t1 - t0) / (double)total,
+                 __atomic_load_n(&counter, __ATOMIC_RELAXED) == total);
+}
+
 int main(int argc, char **argv)
 {
     char size[16];
@@ -144,14 +194,20 @@ int main(int argc, char **argv)
                                       "recursion deadlocks (completions run on the loop thread)");
     else if (!strcmp(w, "W3"))
         bench_unsupported("W3", PEER, "libuv has no thread-safe queue of user items");
+    else if (!strcmp(w, "W8") || !strcmp(w, "W9") || !strcmp(w, "W10") || !strcmp(w, "W11"))
+        bench_unsupported(w, PEER, "a uv_queue_work callback cannot wait for a child request "
+                                   "without blocking its pool thread: with P threads the "
+                                   "recursion deadlocks");
     else if (!strcmp(w, "W4"))
         w4(bench_arg(argc, argv, 2, 10000));
     else if (!strcmp(w, "W5"))
         w5(bench_arg(argc, argv, 2, 2000), bench_arg(argc, argv, 3, 100000));
     else if (!strcmp(w, "W6"))
         w6(bench_arg(argc, argv, 2, 1000000));
+    else if (!strcmp(w, "W7"))
+        w7((int)bench_arg(argc, argv, 2, 8), bench_arg(argc, argv, 3, 250000));
     else {
-        fprintf(stderr, "usage: %s W1|W2|W3|W4|W5|W6 [args]\n", argv[0]);
+        fprintf(stderr, "usage: %s W1|W2|W3|W4|W5|W6|W7 [args]\n", argv[0]);
         return 2;
     }
     return 0;
