@@ -4,42 +4,39 @@
 #include <time.h>
 
 struct crew__error_text {
+    int code;
     const char *name;
     const char *text;
 };
 
-/* Indexed by -code. */
-static const struct crew__error_text crew__errors[CREW_ERROR_COUNT_] = {
-    {"CREW_OK", "success"},
-    {"CREW_EINVAL", "invalid argument"},
-    {"CREW_ENOMEM", "out of memory"},
-    {"CREW_EEMPTY", "queue is empty"},
-    {"CREW_EFULL", "queue is full"},
-    {"CREW_ETIMEDOUT", "timed out"},
-    {"CREW_ESHUTDOWN", "shut down"},
-    {"CREW_EBUSY", "threads are still blocked on the object"},
-    {"CREW_ECANCELLED", "cancelled"},
-    {"CREW_EBROKEN", "pool is broken: a worker initializer failed"},
-    {"CREW_EFORKED", "object was created before fork() in the parent process"},
-    {"CREW_ETHREAD", "could not create a thread"},
-    {"CREW_ETOOMANY", "task_done() called more times than items were put"},
-    {"CREW_EPENDING", "not finished yet"},
-    {"CREW_ETASK", "the task returned an error"},
-    {"CREW_EDEADLK", "the call would wait for itself"},
+/* Generated from CREW_ERRNO_MAP; entry i is code -i (checked below). */
+static const struct crew__error_text crew__errors[] = {
+#define CREW__ERR_ROW(name, value, text) {(value), "CREW_" #name, (text)},
+    CREW_ERRNO_MAP(CREW__ERR_ROW)
+#undef CREW__ERR_ROW
 };
+_Static_assert(sizeof crew__errors / sizeof crew__errors[0] == CREW_ERROR_COUNT_,
+               "CREW_ERROR_COUNT_ counts every code of CREW_ERRNO_MAP");
+
+/* The row of code, or NULL if it is not one of ours. */
+static const struct crew__error_text *crew__error_row(int code)
+{
+    if (code > 0 || code <= -CREW_ERROR_COUNT_)
+        return NULL;
+    const struct crew__error_text *e = &crew__errors[-code];
+    return e->code == code ? e : NULL; /* the values are dense: always true */
+}
 
 const char *crew_strerror(int code)
 {
-    if (code > 0 || code <= -CREW_ERROR_COUNT_)
-        return "unknown crew error";
-    return crew__errors[-code].text;
+    const struct crew__error_text *e = crew__error_row(code);
+    return e ? e->text : "unknown crew error";
 }
 
 const char *crew_err_name(int code)
 {
-    if (code > 0 || code <= -CREW_ERROR_COUNT_)
-        return "CREW_E?";
-    return crew__errors[-code].name;
+    const struct crew__error_text *e = crew__error_row(code);
+    return e ? e->name : "CREW_E?";
 }
 
 int64_t crew_now_ns(void)

@@ -118,7 +118,7 @@ static uint32_t crew__leave_pending(crew_future *f, uint32_t to, bool *ok)
 {
     uint32_t s = atomic_load_explicit(&f->hdr.word, memory_order_relaxed);
     do {
-        if (crew__fstate(s) != CREW_FUTURE_PENDING) {
+        if (crew__fstate(s) != CREW_FUTURE_PENDING || (s & CREW__FS_SETTING)) {
             *ok = false;
             return s;
         }
@@ -147,7 +147,7 @@ static void crew__detached_run(crew__worker *w, crew_future *f)
 {
     crew_pool *p = f->pool;
     crew_task_fn fn = f->u1.fn;
-    void *arg = f->arg;
+    void *arg = f->u3.arg;
     crew__block_free(f);
     crew__inline_run(w, p, fn, arg);
 }
@@ -207,7 +207,7 @@ void crew__future_run(crew_future *f)
                           memory_order_relaxed);
     crew_task_fn fn = f->u1.fn;
     void *result = NULL;
-    int rc = crew__call_task(fn, f->arg, &result);
+    int rc = crew__call_task(fn, f->u3.arg, &result);
     f->u1.result = result;
     f->u2.error = rc;
     if (rc) {
@@ -245,13 +245,96 @@ void crew__task_drop(crew__task *t, int broken)
         /* We won the CAS, so no runner ever touches u2: cleanup is intact. */
         crew_cleanup_fn cleanup = f->u2.cleanup;
         if (cleanup)
-            cleanup(f->arg);
+            cleanup(f->u3.arg);
         atomic_fetch_add_explicit(broken ? &p->broken : &p->cancelled, 1, memory_order_relaxed);
         crew__after_transition(f, old);
     } else {
         crew__wait_unpinned(f); /* as in crew__future_run */
     }
     crew_future_release(f); /* the pool's reference */
+}
+
+/* ---- futures completed by their creator ------------------------------------
+ * A created future (pool NULL) goes PENDING -> RUNNING (optional, by
+ * set_running_or_notify_cancel) -> DONE by set_result or set_error, or
+ * PENDING -> CANCELLED by crew_future_cancel.  Completing is two steps: a
+ * CAS that sets SETTING (one completer wins; cancel sees the future as no
+ * longer pending, as if it came after), the stores of result and error,
+ * then the CAS to DONE (release), as a runner does. */
+
+int crew_future_create(crew_future **out, crew_cleanup_fn free_result)
+{
+    if (!out)
+        return CREW_EINVAL;
+    crew_future *f = crew__block_alloc();
+    if (!f)
+        return CREW_ENOMEM;
+    atomic_init(&f->hdr.next, NULL); /* no runner: never part of a wait cycle */
+    atomic_init(&f->hdr.word, CREW__KIND_FUTURE | CREW_FUTURE_PENDING);
+    atomic_init(&f->hdr.aux, 1u);
+    f->hdr.iso = 0;
+    f->u1.result = NULL;
+    f->u3.free_result = free_result;
+    f->u2.cleanup = NULL;
+    f->pool = NULL;
+    f->cbs = NULL;
+    *out = f;
+    return 0;
+}
+
+int crew_future_set_running_or_notify_cancel(crew_future *f)
+{
+    if (!f || f->pool)
+        return CREW_EINVAL;
+    bool ok;
+    uint32_t old = crew__leave_pending(f, CREW_FUTURE_RUNNING, &ok);
+    if (ok) {
+        if (old & CREW__FS_WAITERS)
+            crew__wake_word(&f->hdr.word);
+        return 0;
+    }
+    /* Cancel already woke the waiters and ran the callbacks. */
+    return crew__fstate(old) == CREW_FUTURE_CANCELLED ? CREW_ECANCELLED : CREW_ESTATE;
+}
+
+/* set_result (task_error 0) and set_error. */
+static int crew__future_complete(crew_future *f, void *result, int task_error)
+{
+    if (!f || f->pool)
+        return CREW_EINVAL;
+    uint32_t s = atomic_load_explicit(&f->hdr.word, memory_order_relaxed);
+    do {
+        if (crew__finished(s) || (s & CREW__FS_SETTING))
+            return CREW_ESTATE;
+        /* acquire: we write the fields the previous holder of the word
+         * (creator, set_running) may have read. */
+    } while (!atomic_compare_exchange_weak_explicit(&f->hdr.word, &s, s | CREW__FS_SETTING,
+                                                    memory_order_acquire, memory_order_relaxed));
+    crew_future_retain(f); /* a callback may release the caller's reference */
+    f->u1.result = result;
+    f->u2.error = task_error;
+    uint32_t done = CREW_FUTURE_DONE | (task_error ? CREW__FS_FAILED : 0);
+    s = atomic_load_explicit(&f->hdr.word, memory_order_relaxed);
+    /* release: result and error above are visible to whoever sees DONE. */
+    while (!atomic_compare_exchange_weak_explicit(
+        &f->hdr.word, &s, (s & ~(CREW__FS_MASK | CREW__FS_SETTING)) | done, memory_order_acq_rel,
+        memory_order_relaxed))
+        ;
+    crew__after_transition(f, s);
+    crew_future_release(f);
+    return 0;
+}
+
+int crew_future_set_result(crew_future *f, void *result)
+{
+    return crew__future_complete(f, result, 0);
+}
+
+int crew_future_set_error(crew_future *f, int task_error, void *result)
+{
+    if (task_error == 0)
+        return CREW_EINVAL;
+    return crew__future_complete(f, result, task_error);
 }
 
 /* ---- queries -------------------------------------------------------------- */
@@ -292,17 +375,20 @@ bool crew_future_cancel(crew_future *f)
      * is alive while we count the cancel in it.  No user code runs in
      * between, so that wait is short. */
     bool ok;
-    uint32_t old = crew__leave_pending(f, CREW_FUTURE_CANCELLED | CREW__FS_PINNED, &ok);
-    if (ok) {
-        atomic_fetch_add_explicit(&f->pool->cancelled, 1, memory_order_relaxed);
+    crew_pool *p = f->pool; /* NULL for a created future: no entry, nothing to pin */
+    uint32_t old = crew__leave_pending(f, CREW_FUTURE_CANCELLED | (p ? CREW__FS_PINNED : 0), &ok);
+    if (ok && p) {
+        atomic_fetch_add_explicit(&p->cancelled, 1, memory_order_relaxed);
         /* release: the count above before the dropper's acquire load that
          * sees PINNED clear (after which the pool may go). */
         atomic_fetch_and_explicit(&f->hdr.word, ~CREW__FS_PINNED, memory_order_release);
+    }
+    if (ok) {
         /* We won the CAS, so the task never starts and u2 still holds
          * cleanup. */
         crew_cleanup_fn cleanup = f->u2.cleanup;
         if (cleanup)
-            cleanup(f->arg);
+            cleanup(f->u3.arg);
         crew__after_transition(f, old);
     }
     crew_future_release(f);
@@ -546,8 +632,12 @@ void crew_future_release(crew_future *f)
     if (atomic_fetch_sub_explicit(&f->hdr.aux, 1, memory_order_acq_rel) != 1)
         return;
     uint32_t s = atomic_load_explicit(&f->hdr.word, memory_order_acquire);
-    if ((s & CREW__FS_FAILED) && !(s & CREW__FS_DETACHED)) {
-        crew_pool *p = f->pool;
+    crew_pool *p = f->pool;
+    if (!p) {
+        /* A created future: its result is its own to free. */
+        if (crew__finished(s) && f->u3.free_result && f->u1.result)
+            f->u3.free_result(f->u1.result);
+    } else if ((s & CREW__FS_FAILED) && !(s & CREW__FS_DETACHED)) {
         if (!(s & CREW__FS_OBSERVED))
             crew__pool_count_unobserved(p, f->u2.error);
         crew__pool_release(p);

@@ -1189,7 +1189,7 @@ int crew_pool_submit_ex(crew_pool *p, crew_task_fn fn, void *arg, crew_cleanup_f
     atomic_init(&f->hdr.aux, out ? 2u : 1u);
     f->hdr.iso = self && self->pool == p ? crew__iso : 0;
     f->u1.fn = fn;
-    f->arg = arg;
+    f->u3.arg = arg;
     f->u2.cleanup = cleanup;
     f->pool = p;
     f->cbs = NULL;

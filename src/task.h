@@ -46,6 +46,8 @@ typedef struct crew__task {
 #define CREW__FS_BROKEN 0x80u     /* DONE because the pool broke first */
 #define CREW__FS_PINNED 0x100u    /* CANCELLED, and the canceller still counts it
                                      in the pool: the entry must not be dropped */
+#define CREW__FS_SETTING 0x200u   /* a created future being completed: no longer
+                                     PENDING for cancel, not yet DONE */
 
 struct crew__cb;
 
@@ -56,12 +58,15 @@ struct crew_future {
         crew_task_fn fn;      /* until the task starts (read once by the runner) */
         void *result;         /* written by the runner before the state turns DONE */
     } u1;
-    void *arg;                /* the task's argument; the runner or cancel consumes it */
     union {
-        crew_cleanup_fn cleanup; /* until the task starts or is cancelled */
+        void *arg;            /* the task's argument; the runner or cancel consumes it */
+        crew_cleanup_fn free_result; /* a created future's (pool NULL): frees its result */
+    } u3;
+    union {
+        crew_cleanup_fn cleanup; /* until the task starts or is cancelled (NULL: created) */
         int error;               /* the task's status, written before DONE */
     } u2;
-    crew_pool *pool;          /* set at submit; immutable */
+    crew_pool *pool;          /* set at submit, NULL for a created future; immutable */
     struct crew__cb *cbs;     /* done callbacks: protected by the stripe lock (future.c) */
 };
 

@@ -31,24 +31,57 @@ extern "C" {
 #define CREW_API
 #endif
 
+/* Every code, its value and its text: the one list that the enum below and
+ * crew_strerror / crew_err_name are generated from (libuv's UV_ERRNO_MAP).
+ * Values are dense from 0 down; a new code goes at the end. */
+#define CREW_ERRNO_MAP(X)                                                                  \
+    X(OK, 0, "success")                                                                    \
+    /* an argument is NULL, out of range or inconsistent */                                \
+    X(EINVAL, -1, "invalid argument")                                                      \
+    /* memory allocation failed; nothing was changed */                                    \
+    X(ENOMEM, -2, "out of memory")                                                         \
+    /* try_ get on an empty queue (queue.Empty) */                                         \
+    X(EEMPTY, -3, "queue is empty")                                                        \
+    /* try_ put on a full bounded queue (queue.Full) */                                    \
+    X(EFULL, -4, "queue is full")                                                          \
+    /* the timeout or deadline passed first */                                             \
+    X(ETIMEDOUT, -5, "timed out")                                                          \
+    /* the queue or pool is shut down (queue.ShutDown) */                                  \
+    X(ESHUTDOWN, -6, "shut down")                                                          \
+    /* destroy while threads are blocked on the object */                                  \
+    X(EBUSY, -7, "threads are still blocked on the object")                                \
+    /* the task was cancelled before it started */                                         \
+    X(ECANCELLED, -8, "cancelled")                                                         \
+    /* a worker initializer failed: the pool is broken */                                  \
+    X(EBROKEN, -9, "pool is broken: a worker initializer failed")                          \
+    /* the object was created before fork() in a parent */                                 \
+    X(EFORKED, -10, "object was created before fork() in the parent process")              \
+    /* a thread could not be created */                                                    \
+    X(ETHREAD, -11, "could not create a thread")                                           \
+    /* task_done() called more times than items were put */                                \
+    X(ETOOMANY, -12, "task_done() called more times than items were put")                  \
+    /* try_ on a future that is not done yet */                                            \
+    X(EPENDING, -13, "not finished yet")                                                   \
+    /* the task returned a non-zero status (its error) */                                  \
+    X(ETASK, -14, "the task returned an error")                                            \
+    /* a task waited on its own future */                                                  \
+    X(EDEADLK, -15, "the call would wait for itself")                                      \
+    /* completing a future that is already finished (Python's InvalidStateError) */        \
+    X(ESTATE, -16, "the future is already finished")
+
 enum crew_error {
-    CREW_OK = 0,
-    CREW_EINVAL = -1,      /* an argument is NULL, out of range or inconsistent */
-    CREW_ENOMEM = -2,      /* memory allocation failed; nothing was changed */
-    CREW_EEMPTY = -3,      /* try_ get on an empty queue (queue.Empty) */
-    CREW_EFULL = -4,       /* try_ put on a full bounded queue (queue.Full) */
-    CREW_ETIMEDOUT = -5,   /* the timeout or deadline passed first */
-    CREW_ESHUTDOWN = -6,   /* the queue or pool is shut down (queue.ShutDown) */
-    CREW_EBUSY = -7,       /* destroy while threads are blocked on the object */
-    CREW_ECANCELLED = -8,  /* the task was cancelled before it started */
-    CREW_EBROKEN = -9,     /* a worker initializer failed: the pool is broken */
-    CREW_EFORKED = -10,    /* the object was created before fork() in a parent */
-    CREW_ETHREAD = -11,    /* a thread could not be created */
-    CREW_ETOOMANY = -12,   /* task_done() called more times than items were put */
-    CREW_EPENDING = -13,   /* try_ on a future that is not done yet */
-    CREW_ETASK = -14,      /* the task returned a non-zero status (its error) */
-    CREW_EDEADLK = -15,    /* a task waited on its own future */
-    CREW_ERROR_COUNT_ = 16
+#define CREW_ERR_ENUM_(name, value, text) CREW_##name = (value),
+    CREW_ERRNO_MAP(CREW_ERR_ENUM_)
+#undef CREW_ERR_ENUM_
+};
+
+/* The number of codes (0 down to -(CREW_ERROR_COUNT_ - 1)), counted from
+ * the same list. */
+enum {
+#define CREW_ERR_INDEX_(name, value, text) CREW_ERRINDEX_##name##_,
+    CREW_ERRNO_MAP(CREW_ERR_INDEX_)
+#undef CREW_ERR_INDEX_
+    CREW_ERROR_COUNT_
 };
 
 /* A static, human-readable sentence for a code ("queue is empty").  Unknown

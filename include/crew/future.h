@@ -106,6 +106,47 @@ CREW_API int crew_future_add_done_callback(crew_future *f, crew_done_fn fn, void
 CREW_API crew_future *crew_future_retain(crew_future *f);
 CREW_API void crew_future_release(crew_future *f);
 
+/* ---- futures you complete yourself (Python's Future()) -----------------
+ * A future that no task backs: whoever holds it completes it, as executors,
+ * event-loop bridges and remote clients do (crew's remote module hands out
+ * its futures this way).  It works everywhere a pool's future works:
+ * results and timed waits, done callbacks, crew_wait, crew_as_completed,
+ * reference counting; a wait on it inside a worker helps with the worker's
+ * pool meanwhile (it has no task that a wait cycle could go through, so
+ * CREW_EDEADLK never comes from it).  Its states follow Python's:
+ *   PENDING --set_running_or_notify_cancel--> RUNNING --set_*--> DONE
+ *   PENDING --set_result / set_error--> DONE
+ *   PENDING --crew_future_cancel--> CANCELLED (cancel fails once running
+ *   or done, as Python's)
+ * Completing a finished future is CREW_ESTATE (Python's InvalidStateError),
+ * never a crash; of several threads completing it at once exactly one
+ * succeeds.  Done callbacks run in the completing (or cancelling) thread.
+ * Errors nobody looked at are not counted anywhere: there is no pool. */
+
+/* Creates a PENDING future; *out holds one reference.  free_result (may be
+ * NULL) receives the result (if not NULL) when the last reference goes:
+ * the future then owns what it was completed with.  CREW_EINVAL (out
+ * NULL), CREW_ENOMEM. */
+CREW_API int crew_future_create(crew_future **out, crew_cleanup_fn free_result);
+
+/* Python's set_running_or_notify_cancel: PENDING -> RUNNING and 0 (go on
+ * with the work); CREW_ECANCELLED if it was cancelled (do not do the work:
+ * its waiters and callbacks were already told); CREW_ESTATE if it is
+ * running or finished; CREW_EINVAL (f NULL, or a pool's future). */
+CREW_API int crew_future_set_running_or_notify_cancel(crew_future *f);
+
+/* Completes f with result: DONE, waiters woken, done callbacks run here.
+ * 0; CREW_ESTATE if f is already finished (done or cancelled: the result is
+ * not taken, free_result is not called for it); CREW_EINVAL (f NULL, or a
+ * pool's future, which only its task completes). */
+CREW_API int crew_future_set_result(crew_future *f, void *result);
+
+/* Python's set_exception: completes f as failed with task_error (non-zero),
+ * which crew_future_result reports as CREW_ETASK with *task_error set and
+ * *result = result (NULL or a description, freed like a result).  Codes as
+ * crew_future_set_result, and CREW_EINVAL for task_error 0. */
+CREW_API int crew_future_set_error(crew_future *f, int task_error, void *result);
+
 /* ---- waiting on many futures ---------------------------------------- */
 
 typedef enum crew_wait_mode {
