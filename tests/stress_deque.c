@@ -23,7 +23,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "deque.h"
+#include "sched/deque.h"
 
 #define ITEM(i) ((void *)(uintptr_t)(i))
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "deque.h"
+#include "sched/deque.h"
 
 #define ITEM(i) ((void *)(uintptr_t)(i))
 #define VAL(p) ((long long)(uintptr_t)(p))

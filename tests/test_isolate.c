@@ -18,9 +18,9 @@
 #include <pthread.h>
 
 #include "check.h"
-#include "pool.h"
+#include "sched/pool.h"
 #include "support.h"
-#include "task.h"
+#include "sched/task.h"
 
 enum { FUTURE, WAIT_ALL, AS_COMPLETED, QUEUE_GET, GROUP, KINDS };
 

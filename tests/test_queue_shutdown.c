@@ -12,7 +12,7 @@
 
 #include "check.h"
 #include "support.h"
-#include "queue_impl.h"
+#include "queue/queue_impl.h"
 
 struct config {
     const char *name;

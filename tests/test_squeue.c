@@ -13,7 +13,7 @@
 
 #include "check.h"
 #include "support.h"
-#include "queue_simple.h"
+#include "queue/squeue_impl.h"
 
 static void test_bad_args(void)
 {

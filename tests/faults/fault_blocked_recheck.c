@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "fault.h"
+#include "base/fault.h"
 #include "support.h"
 
 static latch x_ran;

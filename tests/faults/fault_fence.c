@@ -2,8 +2,8 @@
  * crew must not abort the process; it goes back to symmetric fences and
  * every task still runs, parking and waking included. */
 #include "check.h"
-#include "fault.h"
-#include "fence.h"
+#include "base/fault.h"
+#include "base/fence.h"
 #include "support.h"
 
 

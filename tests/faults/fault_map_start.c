@@ -7,7 +7,7 @@
  * gate and see it aborted.  When create succeeds, every item comes back
  * once with its own result. */
 #include "check.h"
-#include "fault.h"
+#include "base/fault.h"
 #include "support.h"
 
 enum { N = 40 };

@@ -8,7 +8,7 @@
  * outside the pool is tried: submit with a future, detached submit, group
  * spawn, parallel_for and map. */
 #include "check.h"
-#include "fault.h"
+#include "base/fault.h"
 #include "support.h"
 
 static int body_count(size_t lo, size_t hi, void *ctx)

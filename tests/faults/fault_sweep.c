@@ -26,7 +26,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "fault.h"
+#include "base/fault.h"
 #include "support.h"
 
 /* rc is 0 or one of the listed codes. */

@@ -1,5 +1,5 @@
 /* ring.c - a submitting thread's ring of tasks (see ring.h). */
-#include "ring.h"
+#include "sched/subring.h"
 
 #include <string.h>
 

@@ -37,14 +37,14 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "alloc.h"
-#include "backoff.h"
-#include "compiler.h"
-#include "clock.h"
-#include "futex.h"
-#include "pool.h"
-#include "scheduler.h"
-#include "sys.h"
+#include "base/alloc.h"
+#include "base/backoff.h"
+#include "base/compiler.h"
+#include "base/clock.h"
+#include "base/futex.h"
+#include "sched/pool.h"
+#include "sched/scheduler.h"
+#include "base/sys.h"
 
 struct crew__cb {
     struct crew__cb *next;

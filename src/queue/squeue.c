@@ -30,11 +30,11 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#include "clock.h"
-#include "futex.h"
-#include "queue_simple.h"
-#include "scheduler.h"
-#include "sys.h"
+#include "base/clock.h"
+#include "base/futex.h"
+#include "queue/squeue_impl.h"
+#include "sched/scheduler.h"
+#include "base/sys.h"
 
 #define SQ_SPINS 16 /* retries (with a short pause) before a consumer sleeps */
 

@@ -21,6 +21,6 @@ int crew__futex_wait(_Atomic uint32_t *addr, uint32_t expected, int64_t deadline
 void crew__futex_wake(_Atomic uint32_t *addr, int count);
 void crew__futex_wake_all(_Atomic uint32_t *addr);
 
-#include "backoff.h" /* crew__cpu_relax */
+#include "base/backoff.h" /* crew__cpu_relax */
 
 #endif

@@ -38,11 +38,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "clock.h"
+#include "base/clock.h"
 #include "crew/future.h"
 #include "crew/map.h"
-#include "scheduler.h"
-#include "sys.h"
+#include "sched/scheduler.h"
+#include "base/sys.h"
 
 typedef struct map_slot {
     struct crew_map *m; /* immutable: the owning map (for fn, inputs, stop) */

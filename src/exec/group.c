@@ -17,10 +17,10 @@
  */
 #include <string.h>
 
-#include "alloc.h"
-#include "clock.h"
-#include "pool.h"
-#include "scheduler.h"
+#include "base/alloc.h"
+#include "base/clock.h"
+#include "sched/pool.h"
+#include "sched/scheduler.h"
 
 _Static_assert(sizeof(crew__group_impl) <= sizeof(crew_group),
                "crew_group must hold crew__group_impl");

@@ -17,12 +17,12 @@
  * and written relaxed: their ordering comes from bottom (release/acquire)
  * and top (the CAS), so there is no data race in the C11 sense.
  */
-#include "deque.h"
+#include "sched/deque.h"
 
 #include <stdlib.h>
 
 #include "crew/error.h"
-#include "sys.h"
+#include "base/sys.h"
 
 struct crew__deque_buf {
     /* Number of slots - 1 (slots are a power of two).  Written once before

@@ -2,14 +2,14 @@
  * Compiled only with CREW_FAULTS. */
 #if defined(CREW_FAULTS)
 
-#include "fault.h"
+#include "base/fault.h"
 
 #include <errno.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
 #include <time.h>
 
-#include "sys.h"
+#include "base/sys.h"
 
 /* Process-wide settings (relaxed: armed while no crew call runs; the
  * counter is one atomic so concurrent calls each get their own number). */

@@ -43,8 +43,8 @@
 #include <stdint.h>
 
 #include "crew/pool.h"
-#include "inject.h"
-#include "task.h"
+#include "sched/inject.h"
+#include "sched/task.h"
 
 #define CREW__RING_CAP 1024u
 #define CREW__BATCH_CAP 32u

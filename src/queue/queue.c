@@ -16,10 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
-#include "futex.h"
-#include "queue_impl.h"
-#include "scheduler.h"
+#include "base/clock.h"
+#include "base/futex.h"
+#include "queue/queue_impl.h"
+#include "sched/scheduler.h"
 
 void crew_queue_options_init(crew_queue_options *opts)
 {

@@ -31,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "task.h"
+#include "sched/task.h"
 
 typedef struct crew__inject {
     /* Producer end: the last task pushed, with CREW__INJ_CLOSED in bit 0.

@@ -27,10 +27,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "clock.h"
+#include "base/clock.h"
 #include "crew/future.h"
-#include "scheduler.h"
-#include "sys.h"
+#include "sched/scheduler.h"
+#include "base/sys.h"
 
 /* Whether a finished future failed: CREW_ETASK or CREW_EBROKEN.  Uses the
  * non-observing query: crew_wait does not count as looking at the error. */

@@ -1,10 +1,10 @@
 /* fence.c - asymmetric fences (see fence.h). */
-#include "fence.h"
+#include "base/fence.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "sys.h"
+#include "base/sys.h"
 
 #if defined(__linux__)
 #include <linux/membarrier.h>

@@ -1,9 +1,9 @@
 /* alloc.c - fixed-size blocks for task records (see alloc.h). */
-#include "alloc.h"
+#include "base/alloc.h"
 
-#include "compiler.h"
-#include "tls.h"
-#include "sys.h"
+#include "base/compiler.h"
+#include "base/tls.h"
+#include "base/sys.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 #include "crew/queue.h"
-#include "sys.h"
+#include "base/sys.h"
 
 
 /* One slot of the ring.  seq says what the slot holds (docs/QUEUE.md):

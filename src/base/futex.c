@@ -1,5 +1,5 @@
 /* futex.c - Linux futex system calls behind crew__futex_*. */
-#include "futex.h"
+#include "base/futex.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
+#include "base/clock.h"
 
 int crew__futex_wait(_Atomic uint32_t *addr, uint32_t expected, int64_t deadline_ns)
 {

@@ -18,13 +18,13 @@
  * mark except by an immediate shutdown, which hands it to the drop callback
  * and frees it.  Semantics mirror Python 3.13's queue.Queue: docs/QUEUE.md.
  */
-#include "queue_impl.h"
+#include "queue/queue_impl.h"
 
 #include <stdlib.h>
 
-#include "clock.h"
-#include "futex.h"
-#include "scheduler.h"
+#include "base/clock.h"
+#include "base/futex.h"
+#include "sched/scheduler.h"
 
 #define LOCKED_INITIAL_CAP 16
 

@@ -53,7 +53,7 @@
  * injection queue so that a submit that raced with the retirement is not
  * left without a worker.
  */
-#include "pool.h"
+#include "sched/pool.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -62,14 +62,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "alloc.h"
-#include "compiler.h"
-#include "backoff.h"
-#include "clock.h"
-#include "fence.h"
-#include "futex.h"
-#include "scheduler.h"
-#include "sys.h"
+#include "base/alloc.h"
+#include "base/compiler.h"
+#include "base/backoff.h"
+#include "base/clock.h"
+#include "base/fence.h"
+#include "base/futex.h"
+#include "sched/scheduler.h"
+#include "base/sys.h"
 
 CREW__TLS crew__worker *crew__self;
 CREW__TLS uintptr_t crew__iso;

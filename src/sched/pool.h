@@ -12,11 +12,11 @@
 #include <stdint.h>
 
 #include "crew/pool.h"
-#include "deque.h"
-#include "inject.h"
-#include "ring.h"
-#include "task.h"
-#include "tls.h"
+#include "sched/deque.h"
+#include "sched/inject.h"
+#include "sched/subring.h"
+#include "sched/task.h"
+#include "base/tls.h"
 
 /* Fields of crew_pool.counts, one 64-bit word so that a sleeper's
  * registration is a single seq_cst RMW (docs/SCHEDULER.md).  Spinning

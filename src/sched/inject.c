@@ -1,5 +1,5 @@
 /* inject.c - the pool's injection queue (see inject.h). */
-#include "inject.h"
+#include "sched/inject.h"
 
 #include "crew/error.h"
 

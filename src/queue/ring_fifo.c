@@ -27,15 +27,15 @@
  * no wake-up is lost (the Dekker pairing of those seq_cst operations) and
  * the rest of the design: docs/QUEUE.md.
  */
-#include "queue_impl.h"
+#include "queue/queue_impl.h"
 
 #include <limits.h>
 #include <sched.h>
 #include <stdlib.h>
 
-#include "clock.h"
-#include "futex.h"
-#include "scheduler.h"
+#include "base/clock.h"
+#include "base/futex.h"
+#include "sched/scheduler.h"
 
 /* How a waiting call backs off before it sleeps (docs/QUEUE.md, section 3,
  * "Waiting and waking"): a few µs of spinning, two yields, then sleep.
