@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # The test command: builds and runs every test three ways (plain, ASan+UBSan,
 # TSan) with gcc, builds everything with clang -Wall -Wextra -Werror and runs
-# the suite once more, checks that an installed crew is usable through
+# the suite once more, once more on the portable POSIX platform and once
+# with fault injection, checks that an installed crew is usable through
 # pkg-config and CMake, and runs the benchmark suite in --quick mode so the
 # benchmarks never rot.  Exits non-zero on the first failure.
 #
 #   scripts/check.sh            everything
 #   scripts/check.sh plain asan only the named stages
-#                               (plain asan tsan clang faults install bench)
+#                               (plain asan tsan clang posix faults install bench)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 stages=("$@")
 ./scripts/deps.sh
-[ ${#stages[@]} -gt 0 ] || stages=(plain asan tsan clang faults install bench)
+[ ${#stages[@]} -gt 0 ] || stages=(plain asan tsan clang posix faults install bench)
 
 suite() { # name, cmake args...
     local name=$1; shift
@@ -35,9 +36,12 @@ for s in "${stages[@]}"; do
         TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:die_after_fork=0 \
             CC=gcc suite tsan -DCREW_SANITIZE=thread \
             -DCMAKE_CROSSCOMPILING_EMULATOR="setarch;$(uname -m);-R" ;;
-    # The clang build also runs the fallback without membarrier (src/fence.h).
+    # The clang build also runs the fallback without membarrier (src/base/fence.h).
     clang) CREW_NO_MEMBARRIER=1 CC=clang suite clang ;;
-    # Fault injection (src/fault.h) under ASan+UBSan: the whole suite once
+    # The portable platform (src/base/platform_posix.c: condition variables
+    # instead of futex, no membarrier, no placement), in a checked build.
+    posix) CC=gcc suite posix -DCREW_PLATFORM=posix -DCMAKE_BUILD_TYPE=Debug ;;
+    # Fault injection (src/base/fault.h) under ASan+UBSan: the whole suite once
     # more, plus the programs of tests/faults/.
     faults)
         ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

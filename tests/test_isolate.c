@@ -18,9 +18,8 @@
 #include <pthread.h>
 
 #include "check.h"
-#include "sched/pool.h"
+#include "exec/group_impl.h"
 #include "support.h"
-#include "sched/task.h"
 
 enum { FUTURE, WAIT_ALL, AS_COMPLETED, QUEUE_GET, GROUP, KINDS };
 

@@ -14,7 +14,7 @@
 
 #include "check.h"
 #include "support.h"
-#include "sched/scheduler.h" /* crew__pool_max_workers */
+#include "sched/sched.h" /* crew__pool_max_workers */
 
 /* ---- tasks -------------------------------------------------------------- */
 

@@ -1,5 +1,9 @@
-/* error.c - crew_strerror, crew_err_name and the monotonic clock. */
+/* error.c - crew_strerror, crew_err_name, the monotonic clock, and the
+ * report of a failed CREW__ASSERT (base/assert.h). */
 #include "crew/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
 
 #include <time.h>
 
@@ -45,3 +49,14 @@ int64_t crew_now_ns(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
+
+#if defined(CREW_CHECKED)
+#include "base/assert.h"
+
+void crew__assert_fail(const char *cond, const char *file, int line, const char *func)
+{
+    fprintf(stderr, "crew: invariant broken at %s:%d (%s): %s\n", file, line, func, cond);
+    fflush(stderr);
+    abort();
+}
+#endif

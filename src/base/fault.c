@@ -108,21 +108,12 @@ void *crew__map_region(size_t bytes)
     return p == MAP_FAILED ? NULL : p;
 }
 
-#if defined(__linux__)
-#include <linux/membarrier.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 int crew__membarrier_expedited(void)
 {
     if (crew__fault_now(CREW__FAULT_FENCE))
         return -1;
-#if defined(SYS_membarrier)
-    return syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0 ? 0 : -1;
-#else
-    return -1;
-#endif
+    return crew__platform_membarrier();
 }
-#endif
 
 int crew__thread_create(pthread_t *t, void *(*fn)(void *), void *arg)
 {

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 
+#include "base/platform.h"
+
 /* The cache-line size crew lays its shared fields out for. */
 #define CREW__CACHE_LINE 64
 
@@ -35,7 +37,7 @@ void *crew__alloc_lines(size_t bytes);
 void *crew__map_region(size_t bytes);
 /* pthread_create with default attributes: 0 or its error number. */
 int crew__thread_create(pthread_t *t, void *(*fn)(void *), void *arg);
-/* membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED): 0 or -1 (Linux only). */
+/* crew__platform_membarrier (platform.h): 0 or -1. */
 int crew__membarrier_expedited(void);
 
 #else
@@ -68,19 +70,10 @@ static inline int crew__thread_create(pthread_t *t, void *(*fn)(void *), void *a
     return pthread_create(t, NULL, fn, arg);
 }
 
-#if defined(__linux__)
-#include <linux/membarrier.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 static inline int crew__membarrier_expedited(void)
 {
-#if defined(SYS_membarrier)
-    return syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0 ? 0 : -1;
-#else
-    return -1;
-#endif
+    return crew__platform_membarrier();
 }
-#endif
 
 #endif
 

@@ -41,7 +41,8 @@
 #include "base/clock.h"
 #include "crew/future.h"
 #include "crew/map.h"
-#include "sched/scheduler.h"
+#include "exec/future.h"
+#include "sched/sched.h"
 #include "base/sys.h"
 
 typedef struct map_slot {

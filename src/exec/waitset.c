@@ -3,14 +3,14 @@
  * concurrent.futures.wait) and the crew_as_completed iterator (Python's
  * as_completed).  Built only on the public future API plus the scheduler's
  * crew__wait_word / crew__wake_word and crew__future_remove_done_callback
- * (src/scheduler.h).  See docs/FUTURES.md for the design in prose.
+ * (sched/sched.h).  See docs/FUTURES.md for the design in prose.
  *
  * Both follow the same pattern: a small shared object, reference counted,
  * holds a futex word; a done callback on every watched future records the
  * completion in it, changes the word and wakes it; the waiting thread loads
  * the word, checks its condition, and only then sleeps with
  * crew__wait_word(word, loaded value), so no completion is missed (the
- * protocol of src/scheduler.h).  crew__wait_word also lets a pool worker run
+ * protocol of sched/sched.h).  crew__wait_word also lets a pool worker run
  * other queued tasks while it waits, so waiting from inside a task never
  * deadlocks the pool.
  *
@@ -29,7 +29,8 @@
 
 #include "base/clock.h"
 #include "crew/future.h"
-#include "sched/scheduler.h"
+#include "exec/future.h"
+#include "sched/sched.h"
 #include "base/sys.h"
 
 /* Whether a finished future failed: CREW_ETASK or CREW_EBROKEN.  Uses the
@@ -46,7 +47,7 @@ static bool future_failed(const crew_future *f)
 typedef struct waiter {
     /* Changed (after finished/failed) by the callback that makes the
      * condition true; loaded by the waiting thread before it checks the
-     * condition and sleeps on it (src/scheduler.h protocol). */
+     * condition and sleeps on it (sched/sched.h protocol). */
     _Atomic uint32_t word;
     /* Number of callbacks that have run (one per entry of fs). */
     _Atomic size_t finished;

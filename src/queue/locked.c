@@ -8,7 +8,7 @@
  *             so equal priorities come out in the order they were put.
  * Getters sleep on the futex word not_empty, putters on not_full, through
  * crew__wait_word (so a pool worker blocked here runs queued tasks meanwhile,
- * see scheduler.h); each side counts its sleepers so nobody issues a wake
+ * see sched/sched.h); each side counts its sleepers so nobody issues a wake
  * nobody waits for.  A waiter reads the word under mu, unlocks and sleeps
  * while the word still has that value; a waker changes the queue and bumps
  * the word under mu, so a change between the waiter's unlock and its sleep
@@ -23,8 +23,8 @@
 #include <stdlib.h>
 
 #include "base/clock.h"
-#include "base/futex.h"
-#include "sched/scheduler.h"
+#include "base/platform.h"
+#include "sched/sched.h"
 
 #define LOCKED_INITIAL_CAP 16
 

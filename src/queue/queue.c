@@ -17,9 +17,9 @@
 #include <string.h>
 
 #include "base/clock.h"
-#include "base/futex.h"
+#include "base/platform.h"
 #include "queue/queue_impl.h"
-#include "sched/scheduler.h"
+#include "sched/sched.h"
 
 void crew_queue_options_init(crew_queue_options *opts)
 {

@@ -19,7 +19,7 @@
  *
  * Waiting: a call that cannot proceed spins briefly, then yields, then
  * registers in cons_waiters/prod_waiters and sleeps on a futex word through
- * crew__wait_word (scheduler.h: inside a pool worker it runs queued tasks
+ * crew__wait_word (sched/sched.h: inside a pool worker it runs queued tasks
  * meanwhile, so a task blocked on a queue cannot starve the task that would
  * feed it); the other side loads that count after its CAS and wakes only if
  * it is non-zero, with a plain futex wake of the word (which is what
@@ -34,8 +34,8 @@
 #include <stdlib.h>
 
 #include "base/clock.h"
-#include "base/futex.h"
-#include "sched/scheduler.h"
+#include "base/platform.h"
+#include "sched/sched.h"
 
 /* How a waiting call backs off before it sleeps (docs/QUEUE.md, section 3,
  * "Waiting and waking"): a few µs of spinning, two yields, then sleep.

@@ -16,7 +16,7 @@
  * order of the successful CASes on top.
  *
  * Sleeping: consumers sleep on a futex word (not a condvar: the waker may
- * be a signal handler), through crew__wait_word (scheduler.h), so a crew
+ * be a signal handler), through crew__wait_word (sched/sched.h), so a crew
  * task blocked in get runs its pool's queued tasks meanwhile.  A consumer registers in `waiters` (seq_cst), reads
  * `word`, re-checks `top`, and sleeps only if the stack is still empty; a
  * producer loads `waiters` after its seq_cst CAS on top and, if anyone is
@@ -31,9 +31,9 @@
 #include <stdlib.h>
 
 #include "base/clock.h"
-#include "base/futex.h"
+#include "base/platform.h"
 #include "queue/squeue_impl.h"
-#include "sched/scheduler.h"
+#include "sched/sched.h"
 #include "base/sys.h"
 
 #define SQ_SPINS 16 /* retries (with a short pause) before a consumer sleeps */

@@ -261,3 +261,23 @@ int64_t crew__deque_capacity(const crew__deque *d)
     crew__deque_buf *a = atomic_load_explicit(&((crew__deque *)d)->buf, memory_order_acquire);
     return a->mask + 1;
 }
+
+bool crew__deque_valid(const crew__deque *d)
+{
+    if (!d)
+        return false;
+    const crew__deque_buf *a = atomic_load_explicit(&d->buf, memory_order_acquire);
+    if (!a || a->mask < 0 || ((a->mask + 1) & a->mask) != 0)
+        return false;
+    int64_t t = atomic_load_explicit(&d->top, memory_order_acquire);
+    int64_t b = atomic_load_explicit(&d->bottom, memory_order_acquire);
+    if (t < 0 || b < t || b - t > a->mask + 1)
+        return false;
+    for (int64_t i = t; i < b; i++)
+        if (!atomic_load_explicit(&a->slots[i & a->mask], memory_order_relaxed))
+            return false;
+    for (const crew__deque_buf *r = d->retired; r; r = r->next)
+        if (r->mask >= a->mask)
+            return false;
+    return true;
+}

@@ -57,6 +57,7 @@
 #define CREW_SRC_DEQUE_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -117,5 +118,11 @@ int64_t crew__deque_size_hint(const crew__deque *d);
 /* Any thread.  The current ring's number of slots (a power of two; grows,
  * never shrinks); for tests and statistics. */
 int64_t crew__deque_capacity(const crew__deque *d);
+
+/* At a quiescent point (no push, pop or steal running): true if d's
+ * invariants hold -- a ring of a power-of-two size, top <= bottom, no more
+ * items than slots, every item in [top, bottom) non-NULL, the retired rings
+ * smaller than the current one.  For assertions and stress programs. */
+bool crew__deque_valid(const crew__deque *d);
 
 #endif

@@ -86,7 +86,7 @@ static crew__task *crew__inject_pop1(crew__inject *q)
     return NULL;
 }
 
-size_t crew__inject_pop_batch(crew__inject *q, crew__task **out, size_t max)
+size_t crew__inject_try_pop_batch(crew__inject *q, crew__task **out, size_t max)
 {
     /* Cheap test first: do not take the lock line when the queue is empty. */
     if (!crew__inject_maybe_nonempty(q))
@@ -113,4 +113,31 @@ bool crew__inject_maybe_nonempty(crew__inject *q)
         return true;
     /* The tail is the dummy: empty unless the consumer end is still behind it. */
     return atomic_load_explicit(&q->head, memory_order_acquire) != &q->dummy;
+}
+
+bool crew__inject_valid(crew__inject *q, size_t limit, size_t *count)
+{
+    if (atomic_load_explicit(&q->lock, memory_order_acquire) != 0)
+        return false;
+    crew__task *tail = (crew__task *)(atomic_load_explicit(&q->tail, memory_order_acquire) &
+                                      ~CREW__INJ_CLOSED);
+    crew__task *n = atomic_load_explicit(&q->head, memory_order_acquire);
+    size_t tasks = 0, dummies = 0;
+    for (size_t links = 0; links <= limit + 1; links++) {
+        if (n == &q->dummy)
+            dummies++;
+        else
+            tasks++;
+        if (n == tail) {
+            if (atomic_load_explicit(&n->next, memory_order_acquire) != NULL || dummies > 1)
+                return false;
+            if (count)
+                *count = tasks;
+            return true;
+        }
+        n = atomic_load_explicit(&n->next, memory_order_acquire);
+        if (!n)
+            return false; /* a link missing before the producer end */
+    }
+    return false; /* longer than limit, or a cycle */
 }

@@ -2,7 +2,7 @@
  *
  * Tasks submitted from threads outside the pool go here (and to each
  * submission ring's overflow queue); workers take them in batches into
- * their own batches (pool.c, crew__take_inject), where other workers can
+ * their own batches (pool.c, take_inject), where other workers can
  * take them too.  It is an intrusive multi-producer queue (Vyukov's): a push is
  * one CAS on the producer end plus one store; consumers take turns through a
  * try-lock (a busy consumer means another worker is already taking work).
@@ -23,8 +23,8 @@
  * and then loads the count, against a worker that increments the count and
  * then looks here: one of them sees the other).
  */
-#ifndef CREW_SRC_INJECT_H
-#define CREW_SRC_INJECT_H
+#ifndef CREW_SRC_SCHED_INJECT_H
+#define CREW_SRC_SCHED_INJECT_H
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -63,9 +63,17 @@ void crew__inject_close(crew__inject *q);
 /* Takes up to max tasks in FIFO order into out[]; returns how many.  0 means
  * empty, or another consumer holds the lock, or a producer is between its
  * CAS and its link (retry soon). */
-size_t crew__inject_pop_batch(crew__inject *q, crew__task **out, size_t max);
+size_t crew__inject_try_pop_batch(crew__inject *q, crew__task **out, size_t max);
 
 /* True if the queue may hold a task (seq_cst read of the producer end). */
 bool crew__inject_maybe_nonempty(crew__inject *q);
+
+/* At a quiescent point (no push or pop running): true if the queue's
+ * invariants hold -- the consumer lock is free, the chain from the consumer
+ * end reaches the producer end within limit links without a cycle, every
+ * link but the last is set, the dummy appears at most once.  Stores the
+ * number of tasks in *count (may be NULL).  For assertions and stress
+ * programs. */
+bool crew__inject_valid(crew__inject *q, size_t limit, size_t *count);
 
 #endif

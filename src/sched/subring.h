@@ -1,4 +1,5 @@
-/* ring.h - internal: a submitting thread's own ring of tasks.
+/* subring.h - internal: a submitting thread's own ring of tasks (its
+ * submission ring).
  *
  * A thread outside the pool that submits to it claims one of the pool's
  * rings and keeps it (thread-local) until it exits or submits to another
@@ -35,8 +36,8 @@
  * submit is between its check of the pool's flags and its push (pool.c,
  * docs/SCHEDULER.md "Shutdown").
  */
-#ifndef CREW_SRC_RING_H
-#define CREW_SRC_RING_H
+#ifndef CREW_SRC_SCHED_SUBRING_H
+#define CREW_SRC_SCHED_SUBRING_H
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -59,7 +60,7 @@ typedef struct crew__rslot {
 } crew__rslot;
 
 /* What a taker gets for an inline entry: a crew__task-shaped holder of the
- * taking thread (hdr.word is CREW__KIND_INLINE), which crew__run_task reads
+ * taking thread (its kind is CREW__KIND_INLINE), which crew__run_task reads
  * before it calls fn, so the holder is free again while fn runs. */
 typedef struct crew__inline {
     crew__task hdr;
@@ -88,7 +89,7 @@ typedef struct crew__batch {
     crew__rslot slot[CREW__BATCH_CAP];
 } crew__batch;
 
-typedef struct crew__ring {
+typedef struct crew__subring {
     /* Written by the owner only, read by takers. */
     _Alignas(64) _Atomic uint64_t tail;   /* next index to fill (release store) */
     /* The owner's line: takers never read it, so it stays in the owner's
@@ -108,13 +109,13 @@ typedef struct crew__ring {
      * empty again, to keep them in order): an intrusive queue, so a flood
      * costs no memory beyond the task blocks. */
     crew__inject ovq;
-} crew__ring;
+} crew__subring;
 
-void crew__ring_init(crew__ring *r, crew_pool *p);
+void crew__subring_init(crew__subring *r, crew_pool *p);
 
 /* Owner: appends an entry (fn, arg) (see crew__rslot).  Returns false if
  * the ring is full (nothing queued). */
-static inline bool crew__ring_push_entry(crew__ring *r, crew_task_fn fn, void *arg)
+static inline bool crew__subring_push_owner(crew__subring *r, crew_task_fn fn, void *arg)
 {
     uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
     if (tail - r->head_seen >= CREW__RING_CAP) {
@@ -132,17 +133,12 @@ static inline bool crew__ring_push_entry(crew__ring *r, crew_task_fn fn, void *a
     return true;
 }
 
-static inline bool crew__ring_push(crew__ring *r, crew__task *t)
-{
-    return crew__ring_push_entry(r, NULL, t);
-}
-
 /* Any thread: the oldest task, or NULL if the ring is empty (an inline
  * entry comes back as &inl->hdr, filled in).  *tail_seen is
  * the caller's memory of the tail (0 the first time): the tail's line is
  * written by every push, so a taker loads it only when head has caught up
  * with what it last saw. */
-crew__task *crew__ring_take(crew__ring *r, uint64_t *tail_seen, crew__inline *inl);
+crew__task *crew__subring_take(crew__subring *r, uint64_t *tail_seen, crew__inline *inl);
 
 /* The taken entry as a task: the block, or inl filled in for an inline one. */
 static inline crew__task *crew__rslot_task(crew_task_fn fn, void *arg, crew__inline *inl)
@@ -158,19 +154,19 @@ void crew__batch_init(crew__batch *b);
 
 /* Owner of b, which must be empty: moves up to max (<= CREW__BATCH_CAP)
  * of ring r's oldest entries into b with one CAS on r's head.  Returns how
- * many (0: r was empty).  tail_seen as for crew__ring_take. */
-unsigned crew__batch_fill(crew__batch *b, crew__ring *r, uint64_t *tail_seen, unsigned max);
+ * many (0: r was empty).  tail_seen as for crew__subring_take. */
+unsigned crew__batch_fill_owner(crew__batch *b, crew__subring *r, uint64_t *tail_seen, unsigned max);
 
 /* Owner of b, which must be empty: puts n (<= CREW__BATCH_CAP) blocks in
  * it, in order. */
-void crew__batch_put(crew__batch *b, crew__task **t, unsigned n);
+void crew__batch_put_owner(crew__batch *b, crew__task **t, unsigned n);
 
-/* Any thread: b's oldest entry as a task (inl as for crew__ring_take), or
+/* Any thread: b's oldest entry as a task (inl as for crew__subring_take), or
  * NULL if b is empty. */
 crew__task *crew__batch_take(crew__batch *b, crew__inline *inl);
 
 /* Any thread: true if b may hold an entry (seq_cst loads, like
- * crew__ring_nonempty). */
+ * crew__subring_nonempty). */
 static inline bool crew__batch_nonempty(crew__batch *b)
 {
     uint64_t h = atomic_load_explicit(&b->head, memory_order_seq_cst);
@@ -187,9 +183,24 @@ static inline void *crew__batch_filling(crew__batch *b)
     return atomic_load_explicit(&b->filling, memory_order_seq_cst);
 }
 
+/* At a quiescent point (no push or take running): true if the invariants
+ * hold -- head <= tail, no more entries than slots, nobody inside a submit
+ * (ring), nobody filling and no more entries than slots (batch).  For
+ * assertions and stress programs. */
+bool crew__subring_valid(crew__subring *r);
+bool crew__batch_valid(crew__batch *b);
+
+/* Owner of b: true if b is empty (the precondition of a fill). */
+static inline bool crew__batch_empty_owner(crew__batch *b)
+{
+    /* acquire: every taker's read of the slots is done before we reuse them. */
+    return atomic_load_explicit(&b->head, memory_order_acquire) ==
+           atomic_load_explicit(&b->tail, memory_order_relaxed);
+}
+
 /* Any thread: true if the ring may hold a task.  seq_cst loads (plain
- * loads on x86): a parking worker's look for work (docs/SCHEDULER.md). */
-static inline bool crew__ring_nonempty(crew__ring *r)
+ * loads on x86): a parking worker's look for work (README.md). */
+static inline bool crew__subring_nonempty(crew__subring *r)
 {
     uint64_t h = atomic_load_explicit(&r->head, memory_order_seq_cst);
     return atomic_load_explicit(&r->tail, memory_order_seq_cst) != h;
