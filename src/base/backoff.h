@@ -27,16 +27,27 @@ static inline void crew__cpu_relax(void)
 #endif
 }
 
+/* Round i (from 0) of a short wait: the first `spins` rounds relax the
+ * CPU `burst` times each, later rounds yield it.  Callers with a reason
+ * for other phase lengths (a wait whose other side is known to be slower,
+ * a spin that looks for work between rounds) say so where they call it. */
+static inline void crew__backoff_spins(unsigned i, unsigned spins, unsigned burst)
+{
+    if (i < spins) {
+        for (unsigned k = 0; k < burst; k++)
+            crew__cpu_relax();
+    } else {
+        (void)sched_yield();
+    }
+}
+
 /* Rounds of crew__backoff that only relax before it starts yielding. */
 #define CREW__BACKOFF_SPINS 64u
 
-/* Round i (from 0) of a short wait: relax, or yield past the spin rounds. */
+/* The usual phases: 64 single relaxes, then yields. */
 static inline void crew__backoff(unsigned i)
 {
-    if (i < CREW__BACKOFF_SPINS)
-        crew__cpu_relax();
-    else
-        (void)sched_yield();
+    crew__backoff_spins(i, CREW__BACKOFF_SPINS, 1);
 }
 
 #endif

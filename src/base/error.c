@@ -7,39 +7,39 @@
 
 #include <time.h>
 
-struct crew__error_text {
+struct error_text {
     int code;
     const char *name;
     const char *text;
 };
 
 /* Generated from CREW_ERRNO_MAP; entry i is code -i (checked below). */
-static const struct crew__error_text crew__errors[] = {
+static const struct error_text errors[] = {
 #define CREW__ERR_ROW(name, value, text) {(value), "CREW_" #name, (text)},
     CREW_ERRNO_MAP(CREW__ERR_ROW)
 #undef CREW__ERR_ROW
 };
-_Static_assert(sizeof crew__errors / sizeof crew__errors[0] == CREW_ERROR_COUNT_,
+_Static_assert(sizeof errors / sizeof errors[0] == CREW_ERROR_COUNT_,
                "CREW_ERROR_COUNT_ counts every code of CREW_ERRNO_MAP");
 
 /* The row of code, or NULL if it is not one of ours. */
-static const struct crew__error_text *crew__error_row(int code)
+static const struct error_text *error_row(int code)
 {
     if (code > 0 || code <= -CREW_ERROR_COUNT_)
         return NULL;
-    const struct crew__error_text *e = &crew__errors[-code];
+    const struct error_text *e = &errors[-code];
     return e->code == code ? e : NULL; /* the values are dense: always true */
 }
 
 const char *crew_strerror(int code)
 {
-    const struct crew__error_text *e = crew__error_row(code);
+    const struct error_text *e = error_row(code);
     return e ? e->text : "unknown crew error";
 }
 
 const char *crew_err_name(int code)
 {
-    const struct crew__error_text *e = crew__error_row(code);
+    const struct error_text *e = error_row(code);
     return e ? e->name : "CREW_E?";
 }
 

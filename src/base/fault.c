@@ -13,96 +13,96 @@
 
 /* Process-wide settings (relaxed: armed while no crew call runs; the
  * counter is one atomic so concurrent calls each get their own number). */
-static _Atomic unsigned crew__fault_kinds;
-static _Atomic uint64_t crew__fault_at;
-static _Atomic bool crew__fault_sticky; /* every call from fault_at on fails */
-static _Atomic uint64_t crew__fault_count;
-static _Atomic bool crew__fault_hit;
-static _Atomic unsigned crew__fault_delay_us;
-static _Atomic unsigned crew__fault_fail_us;
+static _Atomic unsigned fault_kinds;
+static _Atomic uint64_t fault_at;
+static _Atomic bool fault_sticky; /* every call from fault_at on fails */
+static _Atomic uint64_t fault_count;
+static _Atomic bool fault_hit;
+static _Atomic unsigned fault_delay_us;
+static _Atomic unsigned fault_fail_us;
 
-static void crew__fault_set(unsigned kinds, uint64_t at, bool sticky)
+static void fault_set(unsigned kinds, uint64_t at, bool sticky)
 {
-    atomic_store(&crew__fault_kinds, 0);
-    atomic_store(&crew__fault_at, at);
-    atomic_store(&crew__fault_sticky, sticky);
-    atomic_store(&crew__fault_count, 0);
-    atomic_store(&crew__fault_hit, false);
-    atomic_store(&crew__fault_kinds, kinds);
+    atomic_store(&fault_kinds, 0);
+    atomic_store(&fault_at, at);
+    atomic_store(&fault_sticky, sticky);
+    atomic_store(&fault_count, 0);
+    atomic_store(&fault_hit, false);
+    atomic_store(&fault_kinds, kinds);
 }
 
 void crew__fault_arm(unsigned kinds, uint64_t fail_at)
 {
-    crew__fault_set(kinds, fail_at, false);
+    fault_set(kinds, fail_at, false);
 }
 
 void crew__fault_arm_from(unsigned kinds, uint64_t first)
 {
-    crew__fault_set(kinds, first, true);
+    fault_set(kinds, first, true);
 }
 
 uint64_t crew__fault_calls(void)
 {
-    return atomic_load(&crew__fault_count);
+    return atomic_load(&fault_count);
 }
 
 bool crew__fault_fired(void)
 {
-    return atomic_load(&crew__fault_hit);
+    return atomic_load(&fault_hit);
 }
 
 void crew__fault_thread_delay(unsigned us)
 {
-    atomic_store(&crew__fault_delay_us, us);
+    atomic_store(&fault_delay_us, us);
 }
 
 void crew__fault_fail_delay(unsigned us)
 {
-    atomic_store(&crew__fault_fail_us, us);
+    atomic_store(&fault_fail_us, us);
 }
 
-static void crew__fault_sleep_us(unsigned us)
+static void fault_sleep_us(unsigned us)
 {
     struct timespec ts = {us / 1000000, (long)(us % 1000000) * 1000};
     nanosleep(&ts, NULL);
 }
 
 /* Counts a call of kind; true if this one must fail. */
-static bool crew__fault_now(unsigned kind)
+static bool fault_now(unsigned kind)
 {
-    if (!(atomic_load_explicit(&crew__fault_kinds, memory_order_relaxed) & kind))
+    if (!(atomic_load_explicit(&fault_kinds, memory_order_relaxed) & kind))
         return false;
-    uint64_t n = atomic_fetch_add_explicit(&crew__fault_count, 1, memory_order_relaxed) + 1;
-    uint64_t at = atomic_load_explicit(&crew__fault_at, memory_order_relaxed);
-    if (at == 0 || n < at || (n > at && !atomic_load_explicit(&crew__fault_sticky, memory_order_relaxed)))
+    uint64_t n = atomic_fetch_add_explicit(&fault_count, 1, memory_order_relaxed) + 1;
+    uint64_t at = atomic_load_explicit(&fault_at, memory_order_relaxed);
+    if (at == 0 || n < at || (n > at && !atomic_load_explicit(&fault_sticky, memory_order_relaxed)))
         return false;
-    atomic_store(&crew__fault_hit, true);
-    unsigned us = atomic_load_explicit(&crew__fault_fail_us, memory_order_relaxed);
+    atomic_store(&fault_hit, true);
+    unsigned us = atomic_load_explicit(&fault_fail_us, memory_order_relaxed);
     if (us)
-        crew__fault_sleep_us(us);
+        fault_sleep_us(us);
     return true;
 }
 
 void *crew__malloc(size_t bytes)
 {
-    return crew__fault_now(CREW__FAULT_ALLOC) ? NULL : malloc(bytes);
+    return fault_now(CREW__FAULT_ALLOC) ? NULL : malloc(bytes);
 }
 
 void *crew__calloc(size_t n, size_t size)
 {
-    return crew__fault_now(CREW__FAULT_ALLOC) ? NULL : calloc(n, size);
+    return fault_now(CREW__FAULT_ALLOC) ? NULL : calloc(n, size);
 }
 
 void *crew__alloc_lines(size_t bytes)
 {
-    if (crew__fault_now(CREW__FAULT_ALLOC))
+    if (fault_now(CREW__FAULT_ALLOC))
         return NULL;
     return aligned_alloc(CREW__CACHE_LINE, crew__round_lines(bytes ? bytes : 1));
 }
 
 void *crew__map_region(size_t bytes)
 {
-    if (crew__fault_now(CREW__FAULT_MAP))
+    if (fault_now(CREW__FAULT_MAP))
         return NULL;
     void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return p == MAP_FAILED ? NULL : p;
@@ -110,19 +110,19 @@ void *crew__map_region(size_t bytes)
 
 int crew__membarrier_expedited(void)
 {
-    if (crew__fault_now(CREW__FAULT_FENCE))
+    if (fault_now(CREW__FAULT_FENCE))
         return -1;
     return crew__platform_membarrier();
 }
 
 int crew__thread_create(pthread_t *t, void *(*fn)(void *), void *arg)
 {
-    if (crew__fault_now(CREW__FAULT_THREAD))
+    if (fault_now(CREW__FAULT_THREAD))
         return EAGAIN;
     int rc = pthread_create(t, NULL, fn, arg);
-    unsigned us = atomic_load_explicit(&crew__fault_delay_us, memory_order_relaxed);
+    unsigned us = atomic_load_explicit(&fault_delay_us, memory_order_relaxed);
     if (rc == 0 && us)
-        crew__fault_sleep_us(us);
+        fault_sleep_us(us);
     return rc;
 }
 

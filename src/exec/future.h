@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/alloc.h" /* CREW__BLOCK_SIZE */
 #include "crew/future.h"
 #include "sched/sched.h"
 #include "sched/task.h"
@@ -68,7 +69,7 @@ struct crew_future {
     struct crew__cb *cbs;     /* L: done callbacks */
 };
 
-_Static_assert(sizeof(struct crew_future) <= 64, "a future is one task block");
+_Static_assert(sizeof(struct crew_future) <= CREW__BLOCK_SIZE, "a future is one task block");
 
 static inline uint32_t crew__fstate(uint32_t word)
 {

@@ -233,31 +233,19 @@ static void ring_nap(_Atomic uint32_t *word, uint32_t w, int64_t deadline)
     crew__wait_word(word, w, nap < deadline ? nap : deadline);
 }
 
-static inline void ring_pause(void)
-{
-    for (int i = 0; i < RING_PAUSE_BURST; i++)
-        crew__cpu_relax();
-}
-
 /* One step of a slow path's wait before it registers and sleeps: pause
  * spins first, then (now counted as blocked, so destroy refuses to run; the
  * pause spin is as short as a fast path) yields.  Returns true to retry at
  * once, false when it is time to register as a waiter and sleep. */
 static bool ring_backoff(crew_queue *q, unsigned *spins, bool *counted)
 {
-    if (*spins < RING_SPIN_PAUSES) {
-        (*spins)++;
-        ring_pause();
-        return true;
-    }
-    if (!*counted) {
+    if (*spins >= RING_SPIN_PAUSES && !*counted) {
         *counted = true;
         /* seq_cst: pairs with destroy's seq_cst load of blocked. */
         atomic_fetch_add_explicit(&q->blocked, 1, memory_order_seq_cst);
     }
     if (*spins < RING_SPIN_PAUSES + RING_SPIN_YIELDS) {
-        (*spins)++;
-        sched_yield();
+        crew__backoff_spins((*spins)++, RING_SPIN_PAUSES, RING_PAUSE_BURST);
         return true;
     }
     return false;
@@ -455,8 +443,8 @@ uint64_t crew__qring_shutdown(crew_queue *q, bool immediate)
                 struct crew__qslot *s = ring_slot(q, pos);
                 /* A put that claimed pos before SHUT may still be filling
                  * it; acquire pairs with its release store. */
-                while (atomic_load_explicit(&s->seq, memory_order_acquire) != pos + 1)
-                    sched_yield();
+                for (unsigned k = 0; atomic_load_explicit(&s->seq, memory_order_acquire) != pos + 1; k++)
+                    crew__backoff(k);
                 void *item = s->item;
                 atomic_store_explicit(&s->seq, pos + q->cap, memory_order_release);
                 if (q->drop)

@@ -189,8 +189,7 @@ static int get_until(crew_squeue *q, void **item, int64_t deadline)
             break;
         }
         if (spins < SQ_SPINS) {
-            crew__cpu_relax();
-            crew__cpu_relax();
+            crew__backoff_spins(spins, SQ_SPINS, 2);
             continue;
         }
         /* Register, read the word, re-check (the private list too: another

@@ -47,11 +47,11 @@
  * deque (not checked: they are the scheduler's hot path); init, destroy and
  * push check their arguments.
  *
- * Layout: top and bottom sit on separate 64-byte cache lines so that thieves
- * CASing top do not keep stealing the owner's line.  The struct is declared
- * with 64-byte alignment: embed it in memory allocated with aligned_alloc(64,
- * ...) (or static/automatic storage) -- plain malloc only guarantees 16 and
- * UBSan reports misaligned member accesses.
+ * Layout: top and bottom sit on separate cache lines (CREW__CACHE_LINE) so
+ * that thieves CASing top do not keep stealing the owner's line.  The struct
+ * is declared with that alignment: embed it in memory from crew__alloc_lines
+ * (or static/automatic storage) -- plain malloc only guarantees 16 and UBSan
+ * reports misaligned member accesses.
  */
 #ifndef CREW_SRC_DEQUE_H
 #define CREW_SRC_DEQUE_H
@@ -60,6 +60,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "base/sys.h" /* CREW__CACHE_LINE */
 
 /* Largest log2_capacity crew__deque_init accepts (2^30 slots = 8 GiB). */
 #define CREW__DEQUE_MAX_LOG2 30
@@ -71,11 +72,11 @@ typedef struct crew__deque {
     /* Index of the oldest item, the next one thieves take.  Only ever
      * increases.  Written only by seq_cst CAS: by thieves, and by the owner
      * when it takes the last item.  Read by everyone. */
-    _Alignas(64) _Atomic int64_t top;
+    _Alignas(CREW__CACHE_LINE) _Atomic int64_t top;
     /* Index one past the newest item.  Written only by the owner (push, pop);
      * read by thieves and size_hint.  bottom - top is the number of items
      * (transiently -1 while pop finds the deque empty). */
-    _Alignas(64) _Atomic int64_t bottom;
+    _Alignas(CREW__CACHE_LINE) _Atomic int64_t bottom;
     /* The current ring.  Replaced (release) only by the owner when it grows;
      * read by thieves (acquire) after they have read top and bottom. */
     _Atomic(crew__deque_buf *) buf;

@@ -17,7 +17,7 @@ void crew__inject_init(crew__inject *q)
 /* Links t after the current producer end.  If honour_close and the queue is
  * closed, fails.  The dummy is re-pushed with honour_close = 0: it is not a
  * task, and consumers must be able to finish draining a closed queue. */
-static int crew__inject_link(crew__inject *q, crew__task *t, int honour_close)
+static int link_task(crew__inject *q, crew__task *t, int honour_close)
 {
     atomic_store_explicit(&t->next, NULL, memory_order_relaxed);
     uintptr_t old = atomic_load_explicit(&q->tail, memory_order_relaxed);
@@ -40,12 +40,12 @@ static int crew__inject_link(crew__inject *q, crew__task *t, int honour_close)
 
 int crew__inject_push(crew__inject *q, crew__task *t)
 {
-    return crew__inject_link(q, t, 1);
+    return link_task(q, t, 1);
 }
 
 void crew__inject_push_accepted(crew__inject *q, crew__task *t)
 {
-    (void)crew__inject_link(q, t, 0);
+    (void)link_task(q, t, 0);
 }
 
 void crew__inject_close(crew__inject *q)
@@ -55,10 +55,10 @@ void crew__inject_close(crew__inject *q)
 }
 
 /* One node off the consumer end, or NULL.  Caller holds the lock. */
-static crew__task *crew__inject_pop1(crew__inject *q)
+static crew__task *pop1(crew__inject *q)
 {
     crew__task *h = atomic_load_explicit(&q->head, memory_order_relaxed);
-    /* acquire: pairs with the release store of the link in crew__inject_link. */
+    /* acquire: pairs with the release store of the link in link. */
     crew__task *next = atomic_load_explicit(&h->next, memory_order_acquire);
     if (h == &q->dummy) {
         if (!next)
@@ -77,7 +77,7 @@ static crew__task *crew__inject_pop1(crew__inject *q)
     if ((crew__task *)tail != h)
         return NULL;
     /* Put the dummy behind h so h can be handed out. */
-    crew__inject_link(q, &q->dummy, 0);
+    link_task(q, &q->dummy, 0);
     next = atomic_load_explicit(&h->next, memory_order_acquire);
     if (next) {
         atomic_store_explicit(&q->head, next, memory_order_release);
@@ -96,7 +96,7 @@ size_t crew__inject_try_pop_batch(crew__inject *q, crew__task **out, size_t max)
         return 0;
     size_t n = 0;
     while (n < max) {
-        crew__task *t = crew__inject_pop1(q);
+        crew__task *t = pop1(q);
         if (!t)
             break;
         out[n++] = t;

@@ -32,14 +32,15 @@
 #include <stdint.h>
 
 #include "sched/task.h"
+#include "base/sys.h" /* CREW__CACHE_LINE */
 
 typedef struct crew__inject {
     /* Producer end: the last task pushed, with CREW__INJ_CLOSED in bit 0.
      * CAS by producers (seq_cst). */
-    _Alignas(64) _Atomic uintptr_t tail;
+    _Alignas(CREW__CACHE_LINE) _Atomic uintptr_t tail;
     /* Consumer end: the oldest node not yet returned (possibly the dummy).
      * Written by the lock holder (release), read by maybe_nonempty. */
-    _Alignas(64) _Atomic(crew__task *) head;
+    _Alignas(CREW__CACHE_LINE) _Atomic(crew__task *) head;
     /* Consumer try-lock: 0 free, 1 held (acquire exchange / release store). */
     _Atomic uint32_t lock;
     /* The queue's own dummy node (never returned). */

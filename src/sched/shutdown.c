@@ -120,7 +120,7 @@ static bool join_all(crew_pool *p)
                 continue;
             joined = true;
             if (!(st & CREW__SLOT_TID)) {
-                sched_yield(); /* its starter is between create and TID */
+                crew__backoff(CREW__BACKOFF_SPINS); /* a yield: its starter is between create and TID */
                 continue;
             }
             /* Running threads exit on their own once no work is left. */

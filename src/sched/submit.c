@@ -174,16 +174,13 @@ static inline crew__subring *ring_for(crew_pool *p)
 static bool ring_wait_space(crew__subring *r)
 {
     uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
-    /* acquire: as in crew__ring_push, before we reuse the slots. */
+    /* acquire: as in crew__subring_push_owner, before we reuse the slots. */
     uint64_t last = atomic_load_explicit(&r->head, memory_order_acquire);
     int64_t stalled_since = 0;
     for (unsigned i = 0;; i++) {
-        if (i < 16) {
-            for (int k = 0; k < 16; k++)
-                crew__cpu_relax();
-        } else {
-            sched_yield();
-        }
+        /* Bursts of 16: a batch of tasks takes the workers longer than the
+         * single step crew__backoff's usual phases are made for. */
+        crew__backoff_spins(i, 16, 16);
         uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);
         if (tail - h <= CREW__RING_CAP - CREW__RING_CAP / 4) {
             r->head_seen = h;

@@ -46,6 +46,7 @@
 #include "crew/pool.h"
 #include "sched/inject.h"
 #include "sched/task.h"
+#include "base/sys.h" /* CREW__CACHE_LINE */
 
 #define CREW__RING_CAP 1024u
 #define CREW__BATCH_CAP 32u
@@ -83,7 +84,7 @@ typedef struct crew__inline {
  * and do not count the pool as out of work (pool.c, crew__find_work,
  * crew__work_visible).  NULL otherwise. */
 typedef struct crew__batch {
-    _Alignas(64) _Atomic uint64_t head; /* next index to take (CAS) */
+    _Alignas(CREW__CACHE_LINE) _Atomic uint64_t head; /* next index to take (CAS) */
     _Atomic uint64_t tail;              /* one past the last entry (owner, release) */
     _Atomic(void *) filling;            /* owner: relaxed source before, release NULL after */
     crew__rslot slot[CREW__BATCH_CAP];
@@ -91,20 +92,20 @@ typedef struct crew__batch {
 
 typedef struct crew__subring {
     /* Written by the owner only, read by takers. */
-    _Alignas(64) _Atomic uint64_t tail;   /* next index to fill (release store) */
+    _Alignas(CREW__CACHE_LINE) _Atomic uint64_t tail;   /* next index to fill (release store) */
     /* The owner's line: takers never read it, so it stays in the owner's
      * cache (shutdown reads in_submit, statistics read submitted). */
-    _Alignas(64) _Atomic uint32_t in_submit; /* 1 while the owner is inside a submit */
+    _Alignas(CREW__CACHE_LINE) _Atomic uint32_t in_submit; /* 1 while the owner is inside a submit */
     bool overflow;                        /* owner: tasks go to ovq, not the ring */
     unsigned overflow_n;                  /* owner: submits since, to pace the checks */
     uint64_t head_seen;                   /* owner: last head it loaded */
     _Atomic uint64_t submitted;           /* owner: statistics (relaxed load + store) */
     /* Taker line. */
-    _Alignas(64) _Atomic uint64_t head;   /* next index to take (CAS) */
+    _Alignas(CREW__CACHE_LINE) _Atomic uint64_t head;   /* next index to take (CAS) */
     /* 0: free; 1: claimed by a thread (acquire CAS 0 -> 1, release store 0). */
     _Atomic uint32_t owner;
     crew_pool *pool;                      /* immutable */
-    _Alignas(64) crew__rslot slot[CREW__RING_CAP];
+    _Alignas(CREW__CACHE_LINE) crew__rslot slot[CREW__RING_CAP];
     /* Where the owner's tasks go while the ring is full (and until both are
      * empty again, to keep them in order): an intrusive queue, so a flood
      * costs no memory beyond the task blocks. */

@@ -179,12 +179,10 @@ void crew__pool_seal(crew_pool *p)
     for (unsigned i = 0; i < n; i++) {
         crew__subring *r = p->rings[i];
         /* acquire: pairs with the submitter's release store of 0. */
-        for (unsigned k = 0; atomic_load_explicit(&r->in_submit, memory_order_acquire); k++) {
-            if (k < 64)
-                crew__cpu_relax();
-            else
-                sched_yield(); /* the submitter may have been preempted */
-        }
+        /* The submitter may have been preempted inside its submit: yield
+         * after a short spin. */
+        for (unsigned k = 0; atomic_load_explicit(&r->in_submit, memory_order_acquire); k++)
+            crew__backoff(k);
     }
     atomic_fetch_or_explicit(&p->flags, CREW__P_SEALED, memory_order_seq_cst);
 }

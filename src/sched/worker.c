@@ -185,11 +185,9 @@ static int idle(crew__worker *w, crew__task **found, bool holding_spin)
             }
             if (atomic_load_explicit(&p->flags, memory_order_relaxed))
                 break;
-            if ((i & 31) == 31)
-                sched_yield();
-            else
-                for (int k = 0; k < 32; k++)
-                    crew__cpu_relax();
+            /* Bursts of 32 relaxes between looks, a yield every 32nd round
+             * (another thread of the process may be what we wait for). */
+            crew__backoff_spins((unsigned)i & 31, 31, 32);
         }
     }
     /* Park (steps 1-5 of the protocol at the top of this file).  We stop
