@@ -233,6 +233,7 @@ out:
     }
     free(th);
     tot->sum += sum;
+    CHECK(crew__deque_valid(&s->dq)); /* quiescent: every thread joined */
     crew__deque_destroy(&s->dq);
     return next > hi ? 0 : -1;
 }

@@ -52,7 +52,11 @@ static void wave(atomic_int *count)
 
 int main(int argc, char **argv)
 {
+#if defined(CREW_SANITIZER_BUILD)
+    long waves = arg_long(argc, argv, 1, 300); /* threads are slow to start there */
+#else
     long waves = arg_long(argc, argv, 1, 2000);
+#endif
     pool = make_pool(2);
     atomic_int count = 0;
     for (int i = 0; i < 50; i++)

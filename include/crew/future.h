@@ -28,7 +28,7 @@
  * never deadlocks the pool, even with one worker.  A wait with a deadline
  * (the _timed and _until forms) runs no other task: it blocks, and another
  * worker (a replacement if need be) runs the queued work, so the deadline
- * is kept whatever is queued.  See docs/SCHEDULER.md for the hazard helping
+ * is kept whatever is queued.  See src/sched/README.md for the hazard helping
  * brings (a waiting task holding a lock) and crew_isolate (crew/pool.h)
  * for the isolation that avoids it.
  *

@@ -12,12 +12,14 @@
  * worker's own task storage and pushes it on the worker's own deque, where
  * it runs in LIFO order unless an idle worker steals it.
  *
- * Waiting inside a worker runs other work until the group is done (own deque
- * first, then the injection queue, then steals), so nesting never deadlocks.
- * Hazard: a job that waits while holding a lock may run an unrelated task
- * that wants the same lock.  crew_group_wait_isolated runs only jobs of this
- * group and of groups spawned from them while it waits; other work waits.
- * See docs/SCHEDULER.md.
+ * Waiting inside a worker runs other work until the group is done (its own
+ * deque first, then the workers' batches, the submission rings, the
+ * injection queue, then steals from other workers), so nesting never
+ * deadlocks.  Hazard: a job that waits while holding a lock may run an
+ * unrelated task that wants the same lock.  crew_group_wait_isolated runs
+ * only jobs of this group and of groups spawned from them while it waits;
+ * other work waits.  crew_isolate (crew/pool.h) does the same for every wait
+ * inside a function.  See src/sched/README.md.
  *
  * Concurrency: spawn may be called from any thread (a job of the group may
  * spawn more jobs into it); wait, wait_isolated and destroy by one thread,

@@ -22,7 +22,7 @@
  *
  * Order: the tasks one thread submits start in submission order, except
  * that workers take short tasks several at a time, so a task may start up
- * to two such batches (64 tasks) before an earlier one (docs/SCHEDULER.md,
+ * to two such batches (64 tasks) before an earlier one (src/sched/README.md,
  * "Tasks in flight"; Python's executor keeps strict order).  A task never
  * waits behind a busy or blocked worker while another worker is idle.
  *
@@ -134,7 +134,7 @@ CREW_API int crew_pool_shutdown(crew_pool *p, bool wait, bool cancel_pending);
  * valid until released.  Returns 0, CREW_EINVAL, CREW_EFORKED (nothing is
  * freed in a forked child), or CREW_EDEADLK from a task of this pool.  A
  * thread that submits to a pool keeps a small per-thread submission ring of
- * it (about 17 KB, docs/SCHEDULER.md); the pool's memory is freed once the
+ * it (about 17 KB, src/sched/README.md); the pool's memory is freed once the
  * calling thread and every other thread that submitted to it have released
  * theirs: at destroy for the calling thread, at exit or at their first
  * submit to another pool for the others. */

@@ -30,7 +30,7 @@
  *
  * crew__fence_init() must run before any thread relies on the light form;
  * crew_pool_create calls it (pthread_once), so it has run before any pool
- * exists.  Documented with the protocol in docs/SCHEDULER.md.
+ * exists.  Documented with the protocol in src/sched/README.md.
  */
 #ifndef CREW_SRC_FENCE_H
 #define CREW_SRC_FENCE_H

@@ -1,4 +1,4 @@
-/* queue_locked.c - the locked kinds of crew_queue: LIFO, PRIORITY, unbounded
+/* locked.c - the locked kinds of crew_queue: LIFO, PRIORITY, unbounded
  * FIFO (and bounded FIFOs larger than the ring's preallocation limit).
  *
  * One mutex guards one growable array of entries used three ways:
@@ -16,7 +16,7 @@
  * doubling (amortised: no allocation per item in steady state) up to
  * maxsize for a bounded queue, and is never shrunk below its high-water
  * mark except by an immediate shutdown, which hands it to the drop callback
- * and frees it.  Semantics mirror Python 3.13's queue.Queue: docs/QUEUE.md.
+ * and frees it.  Semantics mirror Python 3.13's queue.Queue: README.md.
  */
 #include "queue/queue_impl.h"
 

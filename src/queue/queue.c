@@ -1,6 +1,6 @@
 /* queue.c - crew_queue's public API: argument checks, the forms of every
  * blocking call (try_, timed, until), dispatch to the ring (bounded FIFO,
- * queue_ring.c) or the locked store (queue_locked.c), and the unfinished-task
+ * ring_fifo.c) or the locked store (locked.c), and the unfinished-task
  * count behind task_done/join, which is the same for both.
  *
  * task_done/join without a lock: the number of puts is read from the
@@ -8,7 +8,7 @@
  * calls plus items dropped by an immediate shutdown.  The unfinished count is
  * puts - done; done never passes puts (every increment is a CAS that checks).
  * Joiners sleep on join_word and are woken by whoever brings done up to puts.
- * The pairing of those operations: docs/QUEUE.md, "task_done and join".
+ * The pairing of those operations: README.md, "task_done and join".
  */
 #include "crew/queue.h"
 
@@ -274,7 +274,7 @@ bool crew_queue_is_shutdown(const crew_queue *q)
 
 /* Called after done moved up to d: wakes joiners if the unfinished count
  * was zero at that moment.  seq_cst loads after the seq_cst CAS on done:
- * the waker half of the Dekker pair with join_wait (docs/QUEUE.md). */
+ * the waker half of the Dekker pair with join_wait (README.md). */
 static void maybe_wake_joiners(crew_queue *q, uint64_t d)
 {
     if (puts_of(q) != d)

@@ -2,14 +2,14 @@
  * queue.c (public API, argument checks, task_done/join) and the two
  * implementations behind it:
  *
- *   queue_ring.c    the bounded FIFO: a lock-free ring of sequence-numbered
+ *   ring_fifo.c     the bounded FIFO: a lock-free ring of sequence-numbered
  *                   slots (Vyukov's bounded MPMC queue) with futex sleeping.
- *   queue_locked.c  LIFO, PRIORITY and unbounded FIFO (and bounded FIFOs too
+ *   locked.c        LIFO, PRIORITY and unbounded FIFO (and bounded FIFOs too
  *                   large to preallocate, or of maxsize 1): one mutex and
  *                   two futex words.
  *
  * The protocols (slot sequence numbers, the wait/wake eventcount, the
- * shutdown bits, join) are written up in docs/QUEUE.md.
+ * shutdown bits, join) are written up in README.md.
  *
  * Blocking calls reach an implementation as (wait, deadline): wait == false is
  * the try_ form (CREW_EFULL / CREW_EEMPTY when it cannot proceed at once);
@@ -29,7 +29,7 @@
 #include "base/sys.h"
 
 
-/* One slot of the ring.  seq says what the slot holds (docs/QUEUE.md):
+/* One slot of the ring.  seq says what the slot holds (README.md):
  *   seq == pos          free, for the producer that claims position pos
  *   seq == pos + 1      holds the item put at position pos
  *   seq == pos + cap    consumed; free for position pos + cap
@@ -45,7 +45,7 @@ struct crew__qslot {
 #define CREW__QTAIL_SHUT (UINT64_C(1) << 63) /* in tail: shut down, puts fail */
 #define CREW__QHEAD_DROP (UINT64_C(1) << 63) /* in head: immediate shutdown */
 
-/* The lock-free bounded FIFO (queue_ring.c).  Each hot counter has its own
+/* The lock-free bounded FIFO (ring_fifo.c).  Each hot counter has its own
  * cache line so producers and consumers do not slow each other down. */
 struct crew__qring {
     /* Next position to put.  Written only by CAS (seq_cst) in producers and
@@ -71,7 +71,7 @@ struct crew__qentry {
     uint64_t seq;
 };
 
-/* The locked kinds (queue_locked.c).  Every field is protected by mu except
+/* The locked kinds (locked.c).  Every field is protected by mu except
  * the atomics, which are also written under mu but read without it. */
 struct crew__qlocked {
     pthread_mutex_t mu;
@@ -136,7 +136,7 @@ struct crew_queue {
  * store. */
 #define CREW__QRING_MAX_SLOTS (UINT64_C(1) << 22)
 
-/* queue_ring.c */
+/* ring_fifo.c */
 int crew__qring_init(crew_queue *q);
 void crew__qring_fini(crew_queue *q); /* drops what is left, frees */
 int crew__qring_put(crew_queue *q, void *const *items, size_t n, size_t *count, bool wait,
@@ -149,7 +149,7 @@ bool crew__qring_is_shutdown(const crew_queue *q);
 /* Returns the number of items dropped (given to q->drop). */
 uint64_t crew__qring_shutdown(crew_queue *q, bool immediate);
 
-/* queue_locked.c */
+/* locked.c */
 int crew__qlocked_init(crew_queue *q);
 void crew__qlocked_fini(crew_queue *q);
 int crew__qlocked_put(crew_queue *q, void *const *items, size_t n, size_t *count, bool wait,

@@ -1,4 +1,4 @@
-/* queue_ring.c - the bounded FIFO of crew_queue: a lock-free ring.
+/* ring_fifo.c - the bounded FIFO of crew_queue: a lock-free ring.
  *
  * A fixed array of cap slots, each with a sequence number, and two 64-bit
  * position counters, tail (next put) and head (next get), on their own cache
@@ -25,7 +25,7 @@
  * it is non-zero, with a plain futex wake of the word (which is what
  * crew__wait_word sleeps on).  Why
  * no wake-up is lost (the Dekker pairing of those seq_cst operations) and
- * the rest of the design: docs/QUEUE.md.
+ * the rest of the design: README.md.
  */
 #include "queue/queue_impl.h"
 
@@ -37,7 +37,7 @@
 #include "base/platform.h"
 #include "sched/sched.h"
 
-/* How a waiting call backs off before it sleeps (docs/QUEUE.md, section 3,
+/* How a waiting call backs off before it sleeps (README.md, section 3,
  * "Waiting and waking"): a few µs of spinning, two yields, then sleep.
  * Tuned on W3 (numbers in the doc); overridable with -D for experiments.
  * Not longer on purpose: on few cores a spinning consumer may be keeping
@@ -134,7 +134,7 @@ static long ring_try_put(crew_queue *q, void *const *items, size_t n)
                 k++;
             /* seq_cst: this CAS is the "publish" half of the Dekker pair with
              * a consumer that registers in cons_waiters and then loads tail
-             * (docs/QUEUE.md).  It fails if SHUT was set meanwhile. */
+             * (README.md).  It fails if SHUT was set meanwhile. */
             if (atomic_compare_exchange_weak_explicit(&r->tail, &pos, pos + k,
                                                       memory_order_seq_cst,
                                                       memory_order_relaxed))
@@ -270,7 +270,7 @@ static int ring_put_slow(crew_queue *q, void *const *items, size_t n, size_t *co
             continue;
         /* Register, then re-check against head: a consumer whose CAS on
          * head comes after our load will see prod_waiters != 0 and wake us
-         * (docs/QUEUE.md, "Why no wake-up is lost"). */
+         * (README.md, "Why no wake-up is lost"). */
         atomic_fetch_add_explicit(&r->prod_waiters, 1, memory_order_seq_cst);
         uint32_t w = atomic_load_explicit(&r->prod_word, memory_order_seq_cst);
         /* head before tail: tail only grows, so t - h cannot underflow. */
@@ -308,7 +308,7 @@ int crew__qring_put(crew_queue *q, void *const *items, size_t n, size_t *count, 
     if (k > 0) {
         *count = (size_t)k;
         /* seq_cst load after our seq_cst CAS on tail: pairs with a
-         * consumer's fetch_add on cons_waiters (docs/QUEUE.md). */
+         * consumer's fetch_add on cons_waiters (README.md). */
         if (atomic_load_explicit(&r->cons_waiters, memory_order_seq_cst) != 0)
             ring_wake(&r->cons_word, (size_t)k);
         return 0;

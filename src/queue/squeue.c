@@ -21,7 +21,7 @@
  * `word`, re-checks `top`, and sleeps only if the stack is still empty; a
  * producer loads `waiters` after its seq_cst CAS on top and, if anyone is
  * registered, bumps `word` and calls futex wake.  Those seq_cst operations
- * pair up as in queue_ring.c (docs/QUEUE.md), so no wake-up is lost.
+ * pair up as in ring_fifo.c (README.md), so no wake-up is lost.
  */
 #include "crew/squeue.h"
 

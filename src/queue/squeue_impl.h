@@ -1,6 +1,6 @@
-/* queue_simple.h - internal: the layout of crew_squeue (src/squeue.c), so
+/* squeue_impl.h - internal: the layout of crew_squeue (squeue.c), so
  * tests can observe its state (e.g. how many getters are blocked).  The
- * design is described at the top of squeue.c and in docs/QUEUE.md. */
+ * design is described at the top of squeue.c and in README.md. */
 #ifndef CREW_SRC_QUEUE_SIMPLE_H
 #define CREW_SRC_QUEUE_SIMPLE_H
 

@@ -1,6 +1,6 @@
 /* deque.c - the per-worker work-stealing deque (Chase-Lev, C11 atomics).
  *
- * See deque.h for the contract and docs/DEQUE.md for why it is correct: the
+ * See deque.h for the contract and DEQUE.md for why it is correct: the
  * step numbers in the comments below (P1.., O1.., S1.., G1..) are the steps
  * named there.
  *
@@ -38,7 +38,7 @@ struct crew__deque_buf {
 
 /* A zeroed ring of 2^log2 slots, or NULL.  calloc's all-zero bytes are a
  * valid NULL _Atomic(void *) on every platform crew supports; slots outside
- * [t, b) are never used for a returned item anyway (see docs/DEQUE.md). */
+ * [t, b) are never used for a returned item anyway (see DEQUE.md). */
 static crew__deque_buf *deque_buf_new(unsigned log2)
 {
     if (log2 > 40)
@@ -97,7 +97,7 @@ void crew__deque_destroy(crew__deque *d)
 
 /* Owner only.  Replaces ring a (full: b - t == capacity) by one twice as big
  * holding the same items [t, b) at the same indices.  Returns the new ring,
- * or NULL (nothing changed) if memory ran out.  docs/DEQUE.md, "steal vs
+ * or NULL (nothing changed) if memory ran out.  DEQUE.md, "steal vs
  * grow". */
 static crew__deque_buf *deque_grow(crew__deque *d, crew__deque_buf *a, int64_t t, int64_t b)
 {
@@ -115,7 +115,7 @@ static crew__deque_buf *deque_grow(crew__deque *d, crew__deque_buf *a, int64_t t
                               memory_order_relaxed);
     /* Keep the old ring until destroy: a thief that loaded d->buf before G2
      * may still read it (and its contents stay valid for every index it can
-     * successfully steal, see docs/DEQUE.md). */
+     * successfully steal, see DEQUE.md). */
     a->next = d->retired;
     d->retired = a;
     /* G2: publish.  Release: orders G1's copies (and the mask) before the
@@ -223,7 +223,7 @@ void *crew__deque_steal(crew__deque *d, int *lost_race)
      * later one), which came after any growth that preceded it, this load
      * returns the ring index t was written into, or a newer one into which
      * G1 copied it.  Loading the ring before S2 could return an older ring
-     * that never held index t (docs/DEQUE.md, "steal vs grow"). */
+     * that never held index t (DEQUE.md, "steal vs grow"). */
     crew__deque_buf *a = atomic_load_explicit(&d->buf, memory_order_acquire);
     /* S4: read the item before claiming it: once top moves past t the owner
      * may overwrite the slot.  Relaxed: ordered by S2/S3 above; the value is

@@ -14,7 +14,7 @@
  * operations on top and bottom instead (ThreadSanitizer does not model
  * fences).  Why every item is taken exactly once -- the races pop vs steal on
  * the last item, steal vs steal and steal vs grow, step by step -- is written
- * up in docs/DEQUE.md.
+ * up in DEQUE.md.
  *
  * Synchronization table: who may call what at the same time.
  *

@@ -2,7 +2,7 @@
  *
  * Tasks submitted from threads outside the pool go here (and to each
  * submission ring's overflow queue); workers take them in batches into
- * their own batches (pool.c, take_inject), where other workers can
+ * their own batches (find.c, take_inject), where other workers can
  * take them too.  It is an intrusive multi-producer queue (Vyukov's): a push is
  * one CAS on the producer end plus one store; consumers take turns through a
  * try-lock (a busy consumer means another worker is already taking work).
@@ -19,7 +19,7 @@
  *
  * Ordering: push's CAS on the producer end is seq_cst, and maybe_nonempty
  * reads it with seq_cst: with the pool's sleeping-worker count this forms
- * the Dekker pattern described in docs/SCHEDULER.md (a submitter that pushes
+ * the Dekker pattern described in README.md (a submitter that pushes
  * and then loads the count, against a worker that increments the count and
  * then looks here: one of them sees the other).
  */

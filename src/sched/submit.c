@@ -133,7 +133,7 @@ static crew__subring *ring_claim(crew_pool *p)
                 atomic_store_explicit(&r->owner, 1, memory_order_relaxed);
                 p->rings[n] = r;
                 /* seq_cst: seen by crew__pool_seal's scan after its heavy
-                 * fence if our submit did not see the flags (pool.c). */
+                 * fence if our submit did not see the flags (wake.c). */
                 atomic_store_explicit(&p->nrings, n + 1, memory_order_seq_cst);
             }
         }

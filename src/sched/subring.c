@@ -121,9 +121,10 @@ void crew__batch_put_owner(crew__batch *b, crew__task **t, unsigned n)
     atomic_store_explicit(&b->tail, bt + n, memory_order_release);
 }
 
-/* The same read-then-CAS as crew__subring_take, written out again: a shared
- * inline helper for the two cost W1 0.8 ns per task (16.2 against 15.3 ns,
- * 7 interleaved rounds), so the repetition stays. */
+/* The same read-then-CAS as crew__subring_take, written out again: a
+ * shared inline helper for the two measured slower on W1 (an extra
+ * parameter on the hot path; the figures are in the commit that tried
+ * it), so the repetition stays. */
 crew__task *crew__batch_take(crew__batch *b, crew__inline *inl)
 {
     uint64_t h = atomic_load_explicit(&b->head, memory_order_acquire);

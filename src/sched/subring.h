@@ -6,12 +6,12 @@
  * pool.  Only the owner pushes; any worker takes, oldest first.  A push
  * writes only cache lines that the owner's thread already holds (a slot and
  * the tail; the owner's copy of head is refreshed only when the ring looks
- * full) and uses no read-modify-write and no fence (W1 in
- * docs/BENCHMARKS.md: 31.7 -> 24.7 ns per task against the injection queue's
- * CAS, with the allocator changes of the same commit).  An entry is a pair
+ * full) and uses no read-modify-write and no fence (the injection queue's
+ * CAS it replaced bounced one shared line between the submitter and the
+ * workers: README.md, "Approaches rejected").  An entry is a pair
  * (crew__rslot): a detached task without cleanup travels as (fn, arg), with
  * no block at all; workers move entries into their own batches
- * (crew__batch) several at a time (docs/SCHEDULER.md, "Where work goes").
+ * (crew__batch) several at a time (README.md, "Where work goes").
  *
  * Synchronization table:
  *   push, producer fields   the owner only (ownership moves with the
@@ -33,8 +33,8 @@
  * it.
  *
  * The owner's announcement word `in_submit` lets shutdown know that no
- * submit is between its check of the pool's flags and its push (pool.c,
- * docs/SCHEDULER.md "Shutdown").
+ * submit is between its check of the pool's flags and its push (wake.c,
+ * README.md "Shutdown").
  */
 #ifndef CREW_SRC_SCHED_SUBRING_H
 #define CREW_SRC_SCHED_SUBRING_H
@@ -81,7 +81,7 @@ typedef struct crew__inline {
  * from it into the batch, from before it takes them until the tail is
  * published: the tasks are then in nobody's sight, so meanwhile other
  * workers take nothing from that source (they would run ahead of these)
- * and do not count the pool as out of work (pool.c, crew__find_work,
+ * and do not count the pool as out of work (find.c, crew__find_work,
  * crew__work_visible).  NULL otherwise. */
 typedef struct crew__batch {
     _Alignas(CREW__CACHE_LINE) _Atomic uint64_t head; /* next index to take (CAS) */

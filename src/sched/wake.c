@@ -171,7 +171,7 @@ void crew__pool_notify(crew_pool *p)
  * so after our heavy fence either it saw the flag and pushes nothing, or we
  * see its announcement and wait for its release of in_submit: every task on
  * a ring was pushed before SEALED, and a worker that sees SEALED sees it
- * (docs/SCHEDULER.md "Shutdown").  Workers exit only once SEALED is set. */
+ * (README.md "Shutdown").  Workers exit only once SEALED is set. */
 void crew__pool_seal(crew_pool *p)
 {
     crew__fence_heavy();
