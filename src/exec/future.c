@@ -357,7 +357,9 @@ void crew_future_release(crew_future *f)
         return;
     /* acq_rel: the last releaser sees every write made through other
      * references before they were dropped. */
-    if (atomic_fetch_sub_explicit(&f->hdr.aux, 1, memory_order_acq_rel) != 1)
+    uint32_t refs = atomic_fetch_sub_explicit(&f->hdr.aux, 1, memory_order_acq_rel);
+    CREW__ASSERT(refs > 0); /* a double release */
+    if (refs != 1)
         return;
     uint32_t s = atomic_load_explicit(&f->hdr.word, memory_order_acquire);
     crew_pool *p = f->pool;

@@ -11,6 +11,11 @@
  * The protocols (slot sequence numbers, the wait/wake eventcount, the
  * shutdown bits, join) are written up in README.md.
  *
+ * Protection legend: every field of the ring is atomic (A) and says which
+ * RMWs and orders touch it; the locked kinds' fields are under their mutex
+ * (L: mu) except the futex words and counters marked A; configuration is
+ * immutable after create (I).
+ *
  * Blocking calls reach an implementation as (wait, deadline): wait == false is
  * the try_ form (CREW_EFULL / CREW_EEMPTY when it cannot proceed at once);
  * wait == true blocks until deadline (absolute, crew_now_ns; CREW__FOREVER for

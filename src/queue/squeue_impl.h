@@ -1,6 +1,9 @@
 /* squeue_impl.h - internal: the layout of crew_squeue (squeue.c), so
  * tests can observe its state (e.g. how many getters are blocked).  The
- * design is described at the top of squeue.c and in README.md. */
+ * design is described at the top of squeue.c and in README.md.
+ *
+ * Protection legend: A atomic (the comment names the RMWs and orders),
+ * L under cons_mu (the consumers' private list). */
 #ifndef CREW_SRC_QUEUE_SIMPLE_H
 #define CREW_SRC_QUEUE_SIMPLE_H
 

@@ -16,6 +16,10 @@
  * the last item, steal vs steal and steal vs grow, step by step -- is written
  * up in DEQUE.md.
  *
+ * Protection legend: top A (CAS by thieves and the owner's last take),
+ * bottom A written by the owner only, buf A replaced by the owner only,
+ * retired O (owner only).
+ *
  * Synchronization table: who may call what at the same time.
  *
  *   call          caller           may run concurrently with

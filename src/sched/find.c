@@ -223,6 +223,7 @@ static crew__task *take_submitted(crew__worker *w, const fillers *busy)
 
 crew__task *crew__find_work(crew__worker *w, const crew__accept *acc)
 {
+    CREW__ASSERT(w == crew__self); /* pops w's deque and fills w's batch: owner only */
     crew_pool *p = w->pool;
     crew__accept region;
     if (!acc && crew__iso) {

@@ -11,6 +11,10 @@
  * either completed its CAS before the close (the task is in the queue) or
  * fails with CREW_ESHUTDOWN.  No task can slip in after the close.
  *
+ * Protection legend: tail A (producers' CAS, seq_cst), head and the links
+ * A but written only by the holder of lock (the consumer try-lock, A:
+ * acquire exchange / release store), dummy I (the queue's own node).
+ *
  * Synchronization table:
  *   push, close, maybe_nonempty   any thread, any time
  *   pop_batch                     any thread; consumers exclude each other

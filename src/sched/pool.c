@@ -187,8 +187,10 @@ int crew_pool_get_stats(crew_pool *p, crew_pool_stats *out)
     uint64_t broken = atomic_load_explicit(&p->broken, memory_order_relaxed);
     uint64_t c = atomic_load_explicit(&p->counts, memory_order_relaxed);
     out->workers_alive = CREW__C_FIELD(c, CREW__C_ALIVE);
-    out->workers_idle = CREW__C_FIELD(c, CREW__C_SLEEP) +
-                        atomic_load_explicit(&p->spinning, memory_order_relaxed);
+    unsigned sleeping = CREW__C_FIELD(c, CREW__C_SLEEP);
+    if (sleeping >= 0x8000u)
+        sleeping = 0; /* below zero for a moment (pool.h) */
+    out->workers_idle = sleeping + atomic_load_explicit(&p->spinning, memory_order_relaxed);
     uint64_t gone = started + cancelled + broken;
     out->queued = submitted > gone ? submitted - gone : 0;
     out->running = started > completed + failed ? started - completed - failed : 0;

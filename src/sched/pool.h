@@ -37,11 +37,18 @@
  * registration is a single seq_cst RMW (README.md).  Spinning workers are
  * counted apart (crew_pool.spinning): that count changes every time a busy
  * worker runs dry, and a submit's hot path reads counts.  Each field has
- * 16 bits (CREW__C_FIELD); SLEEP is the low one, so an underflow there
- * would borrow from ALIVE: crew__counts_sub checks it. */
-#define CREW__C_SLEEP ((uint64_t)1)        /* parked idle workers */
-#define CREW__C_ALIVE ((uint64_t)1 << 32)  /* worker threads that take work */
-#define CREW__C_BLOCK ((uint64_t)1 << 48)  /* of those, blocked in a crew wait */
+ * 16 bits (CREW__C_FIELD).
+ *
+ * SLEEP may go below zero for a moment: a parking worker stores its park
+ * word before it counts itself sleeping (so that a waker that sees the
+ * count finds the word), and a waker that finds the word first (shutdown
+ * wakes every parked worker without looking at the count) takes the worker
+ * out of the count before it is in.  So SLEEP is the top field, whose
+ * borrow leaves the others alone, and the worker's own increment brings it
+ * back.  ALIVE and BLOCK never go below zero (crew__counts_sub checks). */
+#define CREW__C_ALIVE ((uint64_t)1)        /* worker threads that take work */
+#define CREW__C_BLOCK ((uint64_t)1 << 16)  /* of those, blocked in a crew wait */
+#define CREW__C_SLEEP ((uint64_t)1 << 48)  /* parked idle workers */
 #define CREW__C_FIELD(c, unit) ((unsigned)(((c) / (unit)) & 0xffffu))
 
 /* crew_pool.flags */
@@ -154,13 +161,30 @@ struct crew_pool {
 };
 
 /* counts -= unit (seq_cst, as every RMW on counts); returns the new value.
- * The field must not be empty: SLEEP is the low field, so its underflow
- * would borrow from ALIVE. */
+ * ALIVE and BLOCK must not be empty; SLEEP may be, for a moment (above). */
 static inline uint64_t crew__counts_sub(crew_pool *p, uint64_t unit)
 {
     uint64_t old = atomic_fetch_sub_explicit(&p->counts, unit, memory_order_seq_cst);
-    CREW__ASSERT(CREW__C_FIELD(old, unit) > 0);
+    CREW__ASSERT(unit == CREW__C_SLEEP || CREW__C_FIELD(old, unit) > 0);
     return old - unit;
+}
+
+/* spinning -= 1 (seq_cst); returns the count before.  It must not be 0. */
+static inline uint32_t crew__spinning_dec(crew_pool *p)
+{
+    uint32_t old = atomic_fetch_sub_explicit(&p->spinning, 1, memory_order_seq_cst);
+    CREW__ASSERT(old > 0);
+    return old;
+}
+
+/* For assertions: p->lock is held (by someone: a weak check, which a
+ * caller that forgot the lock fails unless another thread holds it). */
+static inline bool crew__pool_locked(crew_pool *p)
+{
+    if (pthread_mutex_trylock(&p->lock) != 0)
+        return true;
+    pthread_mutex_unlock(&p->lock);
+    return false;
 }
 
 /* Worker i of p, i < nslots (loaded with acquire by the caller). */

@@ -65,7 +65,9 @@ static void cancel_queued(crew_pool *p, bool all)
     int broken = (atomic_load_explicit(&p->flags, memory_order_acquire) & CREW__P_BROKEN) != 0;
     crew__pool_retain(p); /* the drops below outlive a destroy racing with us */
     pthread_mutex_lock(&p->cancel_lock);
-    atomic_fetch_add_explicit(&p->held_seq, 1, memory_order_seq_cst);
+    uint32_t seq = atomic_fetch_add_explicit(&p->held_seq, 1, memory_order_seq_cst);
+    CREW__ASSERT((seq & 1) == 0); /* cancels are serialised by cancel_lock */
+    (void)seq;
     /* Sealed: nothing more is pushed on the rings. */
     unsigned nr = atomic_load_explicit(&p->nrings, memory_order_acquire);
     for (unsigned i = 0; i < nr; i++) {

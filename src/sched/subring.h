@@ -13,6 +13,12 @@
  * no block at all; workers move entries into their own batches
  * (crew__batch) several at a time (README.md, "Where work goes").
  *
+ * Protection legend: O the ring's owner (the submitting thread; ownership
+ * moves with the owner word's acquire CAS and release store), A atomic
+ * (orders at each field), I immutable.  A worker's batch: O its worker
+ * (fills), A head (any taker's CAS), tail and filling (owner's release
+ * stores).
+ *
  * Synchronization table:
  *   push, producer fields   the owner only (ownership moves with the
  *                           acquire CAS on owner and its release store)

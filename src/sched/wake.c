@@ -57,6 +57,7 @@ bool crew__wake_one(crew_pool *p)
  * NULL when out of memory. */
 static crew__worker *new_slot(crew_pool *p, unsigned i)
 {
+    CREW__ASSERT(crew__pool_locked(p) && i < p->max_slots);
     crew__worker *w = crew__alloc_lines(sizeof *w);
     if (!w)
         return NULL;
@@ -81,6 +82,7 @@ static crew__worker *new_slot(crew_pool *p, unsigned i)
  * first use.  NULL if every slot has a thread, or out of memory. */
 static crew__worker *claim_slot(crew_pool *p)
 {
+    CREW__ASSERT(crew__pool_locked(p));
     unsigned n = atomic_load_explicit(&p->nslots, memory_order_relaxed);
     for (unsigned i = 0; i < n; i++) {
         crew__worker *v = crew__worker_at(p, i);
@@ -135,7 +137,7 @@ int crew__start_worker(crew_pool *p)
     pthread_t tid;
     if (crew__thread_create(&tid, crew__worker_main, w) != 0) {
         crew__counts_sub(p, CREW__C_ALIVE);
-        atomic_fetch_sub_explicit(&p->spinning, 1, memory_order_seq_cst);
+        crew__spinning_dec(p);
         atomic_store_explicit(&w->slot, CREW__SLOT_FREE, memory_order_release);
         rc = CREW_ETHREAD;
     } else {

@@ -140,7 +140,7 @@ static int idle(crew__worker *w, crew__task **found, bool holding_spin)
     uint32_t flags = atomic_load_explicit(&p->flags, memory_order_seq_cst);
     if (flags & (CREW__P_SHUTDOWN | CREW__P_BROKEN)) {
         if (holding_spin)
-            atomic_fetch_sub_explicit(&p->spinning, 1, memory_order_seq_cst);
+            crew__spinning_dec(p);
         if (!(flags & CREW__P_SEALED)) {
             /* A submit may still be pushing (crew__pool_seal): look again
              * in a moment. */
@@ -175,7 +175,7 @@ static int idle(crew__worker *w, crew__task **found, bool holding_spin)
         for (int i = 0; i < SPIN_ROUNDS; i++) {
             crew__task *t = crew__find_work(w, NULL);
             if (t) {
-                spinners = atomic_fetch_sub_explicit(&p->spinning, 1, memory_order_seq_cst);
+                spinners = crew__spinning_dec(p);
                 /* We were the last spinner: let another look for the
                  * remaining work while we run this task. */
                 if (spinners == 1 && crew__work_visible(p))
@@ -196,7 +196,7 @@ static int idle(crew__worker *w, crew__task **found, bool holding_spin)
      * for a task that we are about to see. */
     atomic_store_explicit(&w->park, 1, memory_order_seq_cst);
     atomic_fetch_add_explicit(&p->counts, CREW__C_SLEEP, memory_order_seq_cst);
-    atomic_fetch_sub_explicit(&p->spinning, 1, memory_order_seq_cst);
+    crew__spinning_dec(p);
     crew__fence_heavy(); /* against submits that publish with a light fence */
     if (crew__work_visible(p) || atomic_load_explicit(&p->flags, memory_order_seq_cst)) {
         unpark_self(w);
@@ -259,7 +259,7 @@ void *crew__worker_main(void *arg)
         crew__task *t = crew__find_work(w, NULL);
         if (t && holding_spin) {
             holding_spin = false;
-            uint32_t spinners = atomic_fetch_sub_explicit(&p->spinning, 1, memory_order_seq_cst);
+            uint32_t spinners = crew__spinning_dec(p);
             if (spinners == 1 && crew__work_visible(p))
                 crew__pool_notify(p); /* more work than we can take: maybe start another */
         }
