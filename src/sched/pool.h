@@ -100,6 +100,13 @@ typedef struct crew__worker {
     int64_t batch_t0;
     crew__batch batch;            /* A: the owner fills, anyone takes (subring.h) */
     unsigned looks;               /* O: looks past its own deque (which queue first) */
+    /* L (written by the starter before pthread_create, which publishes it
+     * to the new thread), then O: the task the submit that started this
+     * thread handed it, to run before it looks for work (has_first): an
+     * inline entry (first_fn, first_arg) or a record (first_fn NULL). */
+    bool has_first;
+    crew_task_fn first_fn;
+    void *first_arg;
     pthread_t thread;             /* L (written before TID), J (joined) */
 } crew__worker;
 
@@ -187,6 +194,14 @@ static inline bool crew__pool_locked(crew_pool *p)
     return false;
 }
 
+/* True if p has fewer available workers than it may have (relaxed: a
+ * hint for the submit path, which then tries crew__start_worker_for). */
+static inline bool crew__pool_short(const crew_pool *p)
+{
+    uint64_t c = atomic_load_explicit(&p->counts, memory_order_relaxed);
+    return CREW__C_FIELD(c, CREW__C_ALIVE) - CREW__C_FIELD(c, CREW__C_BLOCK) < p->max_workers;
+}
+
 /* Worker i of p, i < nslots (loaded with acquire by the caller). */
 static inline crew__worker *crew__worker_at(const crew_pool *p, unsigned i)
 {
@@ -217,6 +232,19 @@ bool crew__wake_one(crew_pool *p);
 /* Starts a worker thread if fewer than max_workers are available (wake.c).
  * 0 (started, or not needed), CREW_ETHREAD or CREW_ENOMEM. */
 int crew__start_worker(crew_pool *p);
+
+/* crew__start_worker_for's answer when it started nobody. */
+#define CREW__NOT_STARTED (-1001)
+
+/* For a submit from outside, before it queues the entry (fn, arg)
+ * (subring.h): if no worker is idle (parked or spinning) and fewer than
+ * max_workers are available, starts one that runs the entry first -- the
+ * submit that pays for a thread gets its task run on it, and a burst of
+ * submits starts as many workers as it has tasks (Python's rule).  Returns
+ * 0 (started: the entry is the new worker's, not queued), CREW__NOT_STARTED
+ * (queue it as usual), or an error when no worker exists at all and none
+ * could be started (the entry was not queued). */
+int crew__start_worker_for(crew_pool *p, crew_task_fn fn, void *arg);
 
 /* Wakes a parked worker if one is parked and none is spinning, and starts
  * a worker if none can take the work: after publishing a task (wake.c). */

@@ -21,26 +21,18 @@
 
 #define RING_STALL_NS 50000 /* flow control gives up after this without progress */
 
-/* Makes sure a worker exists before a task is queued from outside, so that
- * a failure to start a thread is reported instead of left hanging.  Only a
- * failed start is an error: the worker we started may find nothing yet and
- * retire before our push (a short idle timeout), and then the push's
- * notification starts another one, as for any submit to a pool whose
- * workers have all retired. */
-static int pool_ensure_worker(crew_pool *p)
-{
-    uint64_t c = atomic_load_explicit(&p->counts, memory_order_relaxed);
-    if (CREW__C_FIELD(c, CREW__C_ALIVE) != 0)
-        return 0;
-    return crew__start_worker(p);
-}
-
 /* Queues t on the injection queue from a thread outside p (one without a
- * submission ring of p), making sure a worker exists. */
+ * submission ring of p): to a worker started for it, if none is idle and
+ * the pool may have more; else on the queue, making sure a worker exists
+ * (crew__start_worker_for reports a failure to start one instead of
+ * leaving the task stranded). */
 static int push_inject(crew_pool *p, crew__task *t)
 {
-    int rc = pool_ensure_worker(p);
+    int rc = crew__pool_state_error(p);
     if (rc)
+        return rc;
+    rc = crew__start_worker_for(p, NULL, t);
+    if (rc != CREW__NOT_STARTED)
         return rc;
     if (crew__inject_push(&p->inj, t) != 0) {
         rc = crew__pool_state_error(p);
@@ -218,13 +210,24 @@ static bool ring_overflow_over(crew__subring *r)
 static CREW__ALWAYS_INLINE int submit_ring(crew_pool *p, crew__subring *r, crew_task_fn fn,
                                            void *arg, bool counted)
 {
-    int rc = pool_ensure_worker(p);
-    if (rc)
-        return rc;
     /* Announce, then check the flags: crew__pool_seal's handshake. */
     atomic_store_explicit(&r->in_submit, 1, memory_order_relaxed);
     crew__fence_light();
-    rc = crew__pool_state_error(p);
+    int rc = crew__pool_state_error(p);
+    if (CREW__UNLIKELY(rc == 0 && crew__pool_short(p))) {
+        /* No idle worker and room for one: a thread for this task. */
+        rc = crew__start_worker_for(p, fn, arg);
+        if (rc == 0 && counted)
+            atomic_store_explicit(&r->submitted,
+                                  atomic_load_explicit(&r->submitted, memory_order_relaxed) + 1,
+                                  memory_order_relaxed);
+        if (rc == CREW__NOT_STARTED)
+            rc = 0; /* queue it below */
+        else {
+            atomic_store_explicit(&r->in_submit, 0, memory_order_release);
+            return rc;
+        }
+    }
     if (rc) {
         atomic_store_explicit(&r->in_submit, 0, memory_order_release);
         return rc;

@@ -105,20 +105,23 @@ static crew__worker *claim_slot(crew_pool *p)
     return n < p->max_slots ? new_slot(p, n) : NULL;
 }
 
-/* Starts a worker thread if fewer than max_workers are available.  After
- * shutdown, only while work is queued: the queued tasks still run (or are
- * dropped) by workers, and shutdown with wait never leaves them to fewer
- * workers than the pool may have.  Returns 0 (started, or not needed),
- * CREW_ETHREAD or CREW_ENOMEM.  Lock order: p->lock, then join_lock. */
-int crew__start_worker(crew_pool *p)
+/* Starts a worker thread if fewer than max_workers are available; with a
+ * first task (has_first), one that runs it before it looks for work.
+ * After shutdown, only while work is queued (or for a first task): the
+ * queued tasks still run (or are dropped) by workers, and shutdown with
+ * wait never leaves them to fewer workers than the pool may have.  Returns
+ * 0 (started), CREW__NOT_STARTED (not needed), CREW_ETHREAD or CREW_ENOMEM.
+ * Lock order: p->lock, then join_lock. */
+static int start(crew_pool *p, bool has_first, crew_task_fn fn, void *arg)
 {
-    int rc = 0;
+    int rc = CREW__NOT_STARTED;
     pthread_mutex_lock(&p->lock);
     uint64_t c = atomic_load_explicit(&p->counts, memory_order_seq_cst);
     unsigned avail = CREW__C_FIELD(c, CREW__C_ALIVE) - CREW__C_FIELD(c, CREW__C_BLOCK);
     if (avail >= p->max_workers)
         goto out;
-    if ((atomic_load_explicit(&p->flags, memory_order_acquire) & (CREW__P_SHUTDOWN | CREW__P_BROKEN)) &&
+    if (!has_first &&
+        (atomic_load_explicit(&p->flags, memory_order_acquire) & (CREW__P_SHUTDOWN | CREW__P_BROKEN)) &&
         !crew__work_visible(p))
         goto out;
     crew__worker *w = claim_slot(p);
@@ -130,24 +133,57 @@ int crew__start_worker(crew_pool *p)
     }
     CREW__ASSERT(atomic_load_explicit(&w->slot, memory_order_relaxed) == CREW__SLOT_FREE);
     atomic_store_explicit(&w->slot, CREW__SLOT_RUNNING, memory_order_release);
-    /* A new worker counts as spinning until its first look for work: it
-     * will take what is queued, so submits meanwhile start no one else. */
-    atomic_fetch_add_explicit(&p->spinning, 1, memory_order_seq_cst);
+    w->has_first = has_first;
+    w->first_fn = fn;
+    w->first_arg = arg;
+    /* A new worker without a task counts as spinning until its first look
+     * for work: it will take what is queued, so submits meanwhile start no
+     * one else.  One with a task is busy with it. */
+    if (!has_first)
+        atomic_fetch_add_explicit(&p->spinning, 1, memory_order_seq_cst);
     atomic_fetch_add_explicit(&p->counts, CREW__C_ALIVE, memory_order_seq_cst);
     pthread_t tid;
     if (crew__thread_create(&tid, crew__worker_main, w) != 0) {
         crew__counts_sub(p, CREW__C_ALIVE);
-        crew__spinning_dec(p);
+        if (!has_first)
+            crew__spinning_dec(p);
+        w->has_first = false;
         atomic_store_explicit(&w->slot, CREW__SLOT_FREE, memory_order_release);
         rc = CREW_ETHREAD;
     } else {
         w->thread = tid;
         /* release: a joiner that sees TID (acquire) sees thread. */
         atomic_fetch_or_explicit(&w->slot, CREW__SLOT_TID, memory_order_release);
+        rc = 0;
     }
 out:
     pthread_mutex_unlock(&p->lock);
     return rc;
+}
+
+int crew__start_worker(crew_pool *p)
+{
+    int rc = start(p, false, NULL, NULL);
+    return rc == CREW__NOT_STARTED ? 0 : rc;
+}
+
+int crew__start_worker_for(crew_pool *p, crew_task_fn fn, void *arg)
+{
+    /* Relaxed: a hint.  An idle worker we miss costs a thread; one we see
+     * that leaves meanwhile is covered by the queueing's own notify. */
+    uint64_t c = atomic_load_explicit(&p->counts, memory_order_relaxed);
+    unsigned alive = CREW__C_FIELD(c, CREW__C_ALIVE);
+    if (alive - CREW__C_FIELD(c, CREW__C_BLOCK) >= p->max_workers)
+        return CREW__NOT_STARTED;
+    if (alive != 0 && (CREW__C_FIELD(c, CREW__C_SLEEP) != 0 ||
+                       atomic_load_explicit(&p->spinning, memory_order_relaxed) != 0))
+        return CREW__NOT_STARTED; /* an idle worker will take it */
+    int rc = start(p, true, fn, arg);
+    if (rc == CREW__NOT_STARTED || rc == 0)
+        return rc;
+    /* Only an error when nobody exists to run the task once queued. */
+    c = atomic_load_explicit(&p->counts, memory_order_seq_cst);
+    return CREW__C_FIELD(c, CREW__C_ALIVE) == 0 ? rc : CREW__NOT_STARTED;
 }
 
 void crew__pool_notify(crew_pool *p)

@@ -251,10 +251,30 @@ void *crew__worker_main(void *arg)
             ;
     }
     int why;
-    /* We start counted as spinning (crew__start_worker): keep that until we
-     * either find work or go idle, so no submit in between starts a second
-     * thread for the task we are about to take. */
+    /* A worker started for a submit's task runs it first. */
     bool holding_spin = true;
+    if (w->has_first) {
+        holding_spin = false; /* it was not counted as spinning */
+        w->has_first = false;
+        crew__task *t = w->first_arg;
+        if (w->first_fn) {
+            w->inl.fn = w->first_fn;
+            w->inl.arg = w->first_arg;
+            t = &w->inl.hdr;
+        }
+        /* It was this thread's from the start, never in a queue: a shutdown
+         * with cancel_pending leaves it to run (Python's thread had taken
+         * it); only a pool that broke (our initializer failed) drops it. */
+        const crew__task_ops *ops = crew__task_ops_of(t);
+        CREW__ASSERT(t->iso == 0); /* from outside the pool: no region */
+        if (atomic_load_explicit(&p->flags, memory_order_acquire) & CREW__P_BROKEN)
+            ops->drop(p, t, 1);
+        else
+            ops->run(w, t);
+    }
+    /* Otherwise we start counted as spinning (crew__start_worker): keep that
+     * until we either find work or go idle, so no submit in between starts a
+     * second thread for the task we are about to take. */
     for (;;) {
         crew__task *t = crew__find_work(w, NULL);
         if (t && holding_spin) {
