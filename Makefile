@@ -3,7 +3,7 @@
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE ?= cmake
 
-.PHONY: all build run check test bench bench-quick install clean
+.PHONY: all build run check test bench bench-quick install clean fuzz soak
 
 all: build
 
@@ -22,6 +22,17 @@ check:
 
 test: build
 	cd build/plain && ctest --output-on-failure -j $(JOBS)
+
+# The libFuzzer targets (tests/fuzz), FUZZ_TIME seconds per run (three runs).
+FUZZ_TIME ?= 600
+fuzz:
+	FUZZ_TIME=$(FUZZ_TIME) ./scripts/check.sh fuzz
+
+# The stress programs at large counts for SOAK_TIME seconds in all; prints
+# the number of checked hand-offs.  Not part of `make check`.
+SOAK_TIME ?= 600
+soak:
+	./scripts/soak.sh $(SOAK_TIME)
 
 bench:
 	./bench/run.sh
