@@ -23,8 +23,8 @@ check:
 test: build
 	cd build/plain && ctest --output-on-failure -j $(JOBS)
 
-# The libFuzzer targets (tests/fuzz): fuzz_queue FUZZ_TIME seconds, fuzz_pool
-# twice FUZZ_TIME/2 (scripts/fuzz.sh).
+# The libFuzzer targets (tests/fuzz) for 2 x FUZZ_TIME seconds in all
+# (scripts/fuzz.sh says how they are shared).
 FUZZ_TIME ?= 600
 fuzz:
 	FUZZ_TIME=$(FUZZ_TIME) ./scripts/check.sh fuzz

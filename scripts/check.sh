@@ -11,8 +11,9 @@
 #                               (plain asan tsan clang install bench fuzz)
 #
 # The fuzz stage builds tests/fuzz with clang and -DCREW_FUZZ=ON and runs
-# scripts/fuzz.sh $FUZZ_TIME (default 60: fuzz_queue 60 s, fuzz_pool twice
-# 30 s, about 2 min plus a 1 min build); `make fuzz` runs it longer.
+# scripts/fuzz.sh $FUZZ_TIME (default 60: fuzz_queue 30 s, fuzz_pool 60 s and
+# 30 s more with CREW_NO_MEMBARRIER=1, 2 min plus the build); `make fuzz` runs
+# it longer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}

@@ -3,10 +3,11 @@
 # seed corpus and regression inputs.  Exits non-zero on the first failing
 # input and prints where libFuzzer saved it.
 #
-#   scripts/fuzz.sh [seconds]     seconds per run (default 60): fuzz_queue
-#                                 once; fuzz_pool twice for half as long each,
-#                                 the second time with CREW_NO_MEMBARRIER=1
-#                                 (the submit path without per-thread rings)
+#   scripts/fuzz.sh [T]           T seconds (default 60): fuzz_queue T/2
+#                                 (its coverage saturates within seconds),
+#                                 fuzz_pool T, then fuzz_pool T/2 with
+#                                 CREW_NO_MEMBARRIER=1 (the submit path without
+#                                 per-thread rings); 2T in all
 #
 # Expects the build of `scripts/check.sh fuzz` (build/fuzz, -DCREW_FUZZ=ON).
 # The corpus libFuzzer grows lives in build/fuzz/corpus/<target> and is kept
@@ -49,6 +50,6 @@ run() { # target seconds [env...]
 }
 
 half=$(( (T + 1) / 2 ))
-run fuzz_queue "$T"
-run fuzz_pool "$half"
+run fuzz_queue "$half"
+run fuzz_pool "$T"
 run fuzz_pool "$half" CREW_NO_MEMBARRIER=1

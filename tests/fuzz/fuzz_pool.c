@@ -26,9 +26,9 @@
  * shutdown(cancel_pending) left nothing of the driver's PENDING),
  * group_cancel (no shutdown(cancel_pending) while a group has jobs).
  * No call can block for good: a blocking form is used only when everything
- * it waits for is known to finish (every gate open: tasks never wait on
- * anything else without a deadline); otherwise the timed form with 0 or a
- * few hundred microseconds.  Calls that need the workers to make progress
+ * it waits for is known to finish (every gate a task waits on is open; tasks
+ * wait on nothing else without a deadline); otherwise the timed form with 0
+ * or a few hundred microseconds.  Calls that need the workers to make progress
  * (group wait, parallel_for, map_all, shutdown with wait, destroy) open
  * every gate first.
  *
@@ -39,7 +39,9 @@
  * states only move forward, done callbacks get their own future and find it
  * done, a group's outcome matches its jobs, parallel_for covers its range
  * exactly once (or stops on the failing index), map returns items in order
- * with their results.  Checked when a pool is destroyed (after
+ * with their results; once shutdown(cancel_pending) returns, none of the
+ * driver's tasks is PENDING and the cancelled ones' cleanups have run
+ * (pool.h: in the calling thread).  Checked when a pool is destroyed (after
  * shutdown(wait)): every accepted task ran exactly once or had its cleanup
  * called exactly once (tasks without a cleanup: ran at most once), never
  * both; a refused one neither; cancel returned true iff the task did not
@@ -154,7 +156,6 @@ struct task_rec {
     /* Driver only. */
     bool attempted;         /* a submit was tried */
     crew_future *f;         /* the driver's reference, or NULL */
-    crew_future *fid;       /* the future's address, for identity checks only */
     int last_state;
 };
 
@@ -219,6 +220,7 @@ static struct world {
     uint64_t map_attempted, map_ran, map_cancelled;
     map_item map[MAX_MAP];
     int nmap; /* items of the last map, whose snapshot still holds */
+    int64_t poll_budget_ns; /* left for op_wait_running in this program */
 } W;
 
 /* ---- task, cleanup, callback, hook ------------------------------------- */
@@ -419,7 +421,7 @@ static task_rec *pick_held(fz_in *in)
 
 static int64_t pick_timeout(fz_in *in)
 {
-    static const int64_t t[4] = {0, 0, 100000, 1000000};
+    static const int64_t t[4] = {0, 0, 50000, 300000};
     return t[fz_pick(in, 4)];
 }
 
@@ -444,7 +446,7 @@ static void op_submit(fz_in *in)
     t->slow_cleanup = b & 4;
     t->slow = b & 64;
     if (kind == K_WAITER) {
-        static const int64_t waits[4] = {0, 100000, 1000000, 2000000};
+        static const int64_t waits[4] = {0, 50000, 300000, 1000000};
         t->target = target;
         t->target_f = crew_future_retain(target->f);
         FZ_CHECK(t->target_f == target->f);
@@ -480,7 +482,7 @@ static void op_submit(fz_in *in)
     atomic_store(&t->submitted, 1);
     if (!t->detached) {
         FZ_CHECK(f != NULL);
-        t->f = t->fid = f;
+        t->f = f;
     }
 }
 
@@ -526,17 +528,20 @@ static void op_wait(fz_in *in)
         FZ_CHECK(crew_future_done(t->f));
 }
 
-/* Polls (up to 1 s) until the task has started or finished: programs use it
- * to put a worker in a known state (busy in a gated task) before going on. */
+/* Polls until the task has started or finished: programs use it to put a
+ * worker in a known state (busy in a gated task) before going on.  All the
+ * polls of one program share a budget of 20 ms (a task behind a closed gate
+ * never starts, and programs must stay quick). */
 static void op_wait_running(fz_in *in)
 {
     task_rec *t = pick_held(in);
-    if (!t)
+    if (!t || W.poll_budget_ns <= 0)
         return;
     fz_trace("wait until #%d has started", t->idx);
-    int64_t end = crew_now_ns() + 1000000000;
+    int64_t start = crew_now_ns(), end = start + W.poll_budget_ns;
     while (crew_future_get_state(t->f) == CREW_FUTURE_PENDING && crew_now_ns() < end)
         nap_ns(20000);
+    W.poll_budget_ns -= crew_now_ns() - start;
 }
 
 static void op_result(fz_in *in)
@@ -546,7 +551,8 @@ static void op_result(fz_in *in)
         return;
     unsigned form = fz_pick(in, 4);
     bool done_before = crew_future_done(t->f);
-    void *res = NULL;
+    void *const untouched = (void *)&W; /* never a task's result */
+    void *res = untouched;
     int err = -777, rc;
     if (form == 0 && all_open()) {
         fz_trace("result #%d", t->idx);
@@ -568,11 +574,16 @@ static void op_result(fz_in *in)
     }
     if (done_before)
         FZ_CHECK(rc != CREW_EPENDING && rc != CREW_ETIMEDOUT);
+    if (rc != 0 && rc != CREW_ETASK) {
+        /* An error did nothing: neither out-parameter was written. */
+        FZ_CHECK(res == untouched);
+        FZ_EQ(err, -777);
+    }
     if (rc == CREW_EPENDING || rc == CREW_ETIMEDOUT)
         return;
     check_outcome(t, rc, res, err);
-    if (rc != CREW_ETASK)
-        FZ_EQ(err, -777); /* task_error is written only with CREW_ETASK */
+    if (rc == 0)
+        FZ_CHECK(err == -777 || err == 0);
 }
 
 static void op_release(fz_in *in)
@@ -1526,6 +1537,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* W keeps no pointer into the last input: all its futures were
      * released and its pool destroyed. */
     memset(&W, 0, sizeof W);
+    W.poll_budget_ns = 20000000;
     fz_opno = 0;
     /* A bound on the program's length keeps every input quick. */
     for (long op = 1; fz_more(&in) && op <= 200; op++) {
