@@ -1110,7 +1110,8 @@ static void op_map(fz_in *in)
          * those not submitted yet report CREW_ESHUTDOWN. */
         unsigned sd = fz_byte(in);
         size_t shut_at = sd % 4 == 0 ? (sd / 8) % (consume + 1) : SIZE_MAX;
-        bool shut_cancel = sd & 4;
+        bool shut_cancel = (sd & 4) && !((W.groups[0].active || W.groups[1].active) &&
+                                          fz_skip("group_cancel"));
         crew_map *m = NULL;
         fz_trace("map n=%zu chunksize %zu buffersize %zu, consume %zu %s", n, o.chunksize,
                  o.buffersize, consume, blocking ? "blocking" : "timed");
