@@ -3,7 +3,7 @@
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE ?= cmake
 
-.PHONY: all build run check test bench bench-quick install clean faults
+.PHONY: all build run check test bench bench-quick install clean faults fuzz soak
 
 all: build
 
@@ -26,6 +26,18 @@ test: build
 # The full fault-injection sweep (the test command runs a quick one).
 faults:
 	./scripts/faults.sh
+
+# The libFuzzer targets (tests/fuzz) for 2 x FUZZ_TIME seconds in all
+# (scripts/fuzz.sh says how they are shared).
+FUZZ_TIME ?= 600
+fuzz:
+	FUZZ_TIME=$(FUZZ_TIME) ./scripts/check.sh fuzz
+
+# The stress programs at large counts for SOAK_TIME seconds in all; prints
+# the number of checked hand-offs.  Not part of `make check`.
+SOAK_TIME ?= 600
+soak:
+	./scripts/soak.sh $(SOAK_TIME)
 
 bench:
 	./bench/run.sh

@@ -3,18 +3,24 @@
 # TSan) with gcc, builds everything with clang -Wall -Wextra -Werror and runs
 # the suite once more, once more on the portable POSIX platform and once
 # with fault injection, checks that an installed crew is usable through
-# pkg-config and CMake, and runs the benchmark suite in --quick mode so the
-# benchmarks never rot.  Exits non-zero on the first failure.
+# pkg-config and CMake, runs the benchmark suite in --quick mode so the
+# benchmarks never rot, and runs the libFuzzer targets for a short time.
+# Exits non-zero on the first failure.
 #
 #   scripts/check.sh            everything
 #   scripts/check.sh plain asan only the named stages
-#                               (plain asan tsan clang posix faults install bench)
+#                               (plain asan tsan clang posix faults install bench fuzz)
+#
+# The fuzz stage builds tests/fuzz with clang and -DCREW_FUZZ=ON and runs
+# scripts/fuzz.sh $FUZZ_TIME (default 60: fuzz_queue 30 s, fuzz_pool 60 s and
+# 30 s more with CREW_NO_MEMBARRIER=1, 2 min plus the build); `make fuzz` runs
+# it longer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 stages=("$@")
 ./scripts/deps.sh
-[ ${#stages[@]} -gt 0 ] || stages=(plain asan tsan clang posix faults install bench)
+[ ${#stages[@]} -gt 0 ] || stages=(plain asan tsan clang posix faults install bench fuzz)
 
 suite() { # name, cmake args...
     local name=$1; shift
@@ -48,6 +54,13 @@ for s in "${stages[@]}"; do
             CC=gcc suite faults -DCREW_SANITIZE=address -DCREW_FAULTS=ON ;;
     install) ./scripts/check_install.sh ;;
     bench) ./bench/run.sh --quick ;;
+    fuzz)
+        echo "=== fuzz"
+        CC=clang cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCREW_FUZZ=ON \
+            -DCREW_BUILD_EXAMPLES=OFF >/dev/null
+        cmake --build build/fuzz -j "$JOBS" --target fuzz_queue fuzz_pool fuzz_queue_replay \
+            fuzz_pool_replay >/dev/null
+        ./scripts/fuzz.sh "${FUZZ_TIME:-60}" ;;
     *) echo "unknown stage $s" >&2; exit 2 ;;
     esac
 done

@@ -19,6 +19,16 @@ for pair in glib-2.0/glib.h:libglib2.0-dev uv.h:libuv1-dev oneapi/tbb.h:libtbb-d
     [ -e "/usr/include/${pair%%:*}" ] || need+=("${pair##*:}")
 done
 # libgomp ships with gcc; the TSan/ASan runtimes with gcc too (libtsan2, libasan8).
+# libFuzzer (the fuzz stage) is clang's libclang-rt-<version>-dev: look for it
+# in clang's runtime directory, or assume Debian 12's clang 14 if clang itself
+# is still missing.
+if have clang; then
+    clang_major=$(clang -dumpversion | cut -d. -f1)
+    [ -e "$(clang --print-runtime-dir)/libclang_rt.fuzzer-$(uname -m).a" ] ||
+        need+=("libclang-rt-$clang_major-dev")
+else
+    need+=(libclang-rt-14-dev)
+fi
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
     echo "deps.sh: missing ${need[*]}; run as root (or install them) first" >&2

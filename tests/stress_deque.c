@@ -14,7 +14,10 @@
  * Finally the owner pops until empty and stops the thieves.  Every taken
  * item is counted in a per-item counter: each must be taken exactly once
  * (no duplicate, no loss, no value that was never pushed) and the sum of the
- * taken values must be items*(items+1)/2.  A summary line is printed.
+ * taken values must be items*(items+1)/2.  A summary line is printed, and
+ * the number of checked hand-offs for scripts/soak.sh: the items thieves
+ * stole (passed from the owner's thread to another; the owner's own pops
+ * are checked too but stay in one thread).
  */
 #include <pthread.h>
 #include <sched.h>
@@ -304,6 +307,8 @@ int main(int argc, char **argv)
            nthieves, (long long)items, (long long)rounds, log2cap, tot.owner_pops, tot.steals,
            tot.lost, tot.empty, tot.bursts2, tot.raced2, tot.growths, (long long)tot.max_cap, missing,
            dups, tot.sum == want ? "ok" : "WRONG", secs);
+    if (atomic_load(&check_failures_) == 0)
+        printf("stress_deque: %lld checked hand-offs\n", tot.steals);
     free(s.seen);
     return check_exit("stress_deque");
 }

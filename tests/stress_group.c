@@ -14,6 +14,11 @@
  * ran).  A tree whose spawns are refused after shutdown computes those
  * children itself, so a refused spawn never loses work.
  *
+ * Phase 1 also counts the nodes run against the sequential count, so a job
+ * run twice (which would not change a checksum) is caught, and counts the
+ * jobs run by another thread than the one that spawned them: the checked
+ * hand-offs that scripts/soak.sh adds up.
+ *
  *   stress_group [workers [trees [depth]]]   defaults: 2 workers, 24 trees, 10
  */
 #include <pthread.h>
@@ -44,6 +49,15 @@ static int nchildren(uint64_t seed, int depth)
     return depth > 0 ? (int)(mix(seed ^ 0x55) % 5) : 0;
 }
 
+static long count_seq(uint64_t seed, int depth)
+{
+    long n = 1;
+    int k = nchildren(seed, depth);
+    for (int i = 0; i < k; i++)
+        n += count_seq(mix(seed + (uint64_t)i + 1), depth - 1);
+    return n;
+}
+
 static uint64_t checksum_seq(uint64_t seed, int depth)
 {
     uint64_t sum = mix(seed);
@@ -57,9 +71,11 @@ typedef struct node {
     uint64_t seed;
     int depth;
     uint64_t result;
+    pthread_t spawner; /* the thread that spawned the job */
 } node;
 
 static atomic_long nodes_run;
+static atomic_long stolen; /* jobs run by another thread than their spawner */
 static atomic_long refused; /* spawns or inits refused (after shutdown) */
 
 static uint64_t checksum_par(crew_pool *p, uint64_t seed, int depth);
@@ -67,6 +83,8 @@ static uint64_t checksum_par(crew_pool *p, uint64_t seed, int depth);
 static int job_node(void *arg)
 {
     node *n = arg;
+    if (!pthread_equal(pthread_self(), n->spawner))
+        atomic_fetch_add_explicit(&stolen, 1, memory_order_relaxed);
     n->result = checksum_par(crew_pool_current(), n->seed, n->depth);
     return 0;
 }
@@ -88,6 +106,7 @@ static uint64_t checksum_par(crew_pool *p, uint64_t seed, int depth)
         kids[i].seed = mix(seed + (uint64_t)i + 1);
         kids[i].depth = depth - 1;
         kids[i].result = 0;
+        kids[i].spawner = pthread_self();
     }
     for (int i = 1; i < k && have_group; i++) {
         int rc = crew_group_spawn(&g, job_node, &kids[i]);
@@ -149,8 +168,12 @@ int main(int argc, char **argv)
     uint64_t *want = calloc((size_t)trees, sizeof *want);
     if (!tt || !fs || !want)
         return 2;
-    for (int i = 0; i < trees; i++)
+    long want_nodes = 0;
+    for (int i = 0; i < trees; i++) {
         want[i] = checksum_seq(mix((uint64_t)i * 7919), depth);
+        long n = count_seq(mix((uint64_t)i * 7919), depth);
+        want_nodes += i % 4 == 0 ? 2 * n : n; /* as a task, and from main */
+    }
 
     crew_pool_options o;
     crew_pool_options_init(&o);
@@ -175,7 +198,9 @@ int main(int argc, char **argv)
     CHECK_OK(crew_pool_destroy(p));
     int64_t t1 = crew_now_ns();
     long phase1_nodes = atomic_load(&nodes_run);
+    long phase1_stolen = atomic_load(&stolen);
     CHECK_EQ(atomic_load(&refused), 0);
+    CHECK_EQ(phase1_nodes, want_nodes); /* no node lost or run twice */
 
     /* Phase 2: shut down while trees run. */
     long done_total = 0, cancelled_total = 0;
@@ -223,6 +248,8 @@ int main(int argc, char **argv)
            "phase: %ld trees done, %ld cancelled, %ld spawns refused\n",
            workers, trees, depth, phase1_nodes, (double)(t1 - t0) / 1e6, done_total,
            cancelled_total, atomic_load(&refused));
+    if (atomic_load(&check_failures_) == 0)
+        printf("stress_group: %ld checked hand-offs\n", phase1_stolen);
     free(tt);
     free(fs);
     free(want);

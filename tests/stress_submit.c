@@ -27,6 +27,9 @@
  *   6. detached tasks without cleanup (ring entries without a block) under
  *      shutdown with cancel_pending: each ran at most once, and the pool's
  *      counters account for every one as completed or cancelled.
+ * Prints the number of checked hand-offs for scripts/soak.sh: the tasks
+ * that ran in a worker after a submit from another thread and were checked
+ * to run exactly once (1-4, 6) or to have run (the pairs of 5).
  */
 #include <pthread.h>
 #include <sched.h>
@@ -39,6 +42,7 @@
 #include "support.h"
 
 static int producers, per_producer, workers, rounds;
+static long handoffs; /* main thread only */
 
 /* ---- 1. flood ------------------------------------------------------------ */
 
@@ -95,6 +99,7 @@ static void test_flood(void)
             CHECK_EQ(atomic_load(&runs[i]), 1);
             break;
         }
+    handoffs += np * per_producer;
     crew_pool_stats s = stats_of(flood_pool);
     CHECK_EQ(s.completed, (uint64_t)(np * per_producer + nb));
     CHECK_EQ(s.queued, 0);
@@ -133,6 +138,7 @@ static void test_order(void)
     }
     CHECK_OK(crew_pool_shutdown(p, true, false));
     CHECK_EQ(order_len, n);
+    handoffs += order_len;
     for (int i = 0; i < n && i < order_len; i++)
         if (order_seen[i] != i) {
             CHECK_EQ(order_seen[i], i);
@@ -207,6 +213,7 @@ static void test_many_threads(void)
     CHECK_OK(crew_pool_destroy(pool_b));
     CHECK_EQ(atomic_load(&ran_a), want_a);
     CHECK_EQ(atomic_load(&ran_b), want_b);
+    handoffs += want_a + want_b;
 }
 
 /* ---- 3b. a pool destroyed while a submitting thread still holds its ring:
@@ -322,6 +329,7 @@ static void test_shutdown_race(void)
                 CHECK(0);
             }
         }
+        handoffs += ran;
         crew_pool_stats s = stats_of(race_pool);
         CHECK_EQ(s.completed, (uint64_t)ran);
         CHECK_EQ(s.cancelled, (uint64_t)cleaned);
@@ -418,6 +426,7 @@ static void test_foreign_wait(int hogs)
         if (prs[i].waited_ok != 1)
             fprintf(stderr, "foreign wait (%d busy threads): pair %d stuck\n", hogs, i);
         CHECK_EQ(prs[i].waited_ok, 1);
+        handoffs += 2;
         pthread_mutex_destroy(&prs[i].m);
         pthread_cond_destroy(&prs[i].c);
     }
@@ -446,6 +455,7 @@ static void test_inline_cancel(void)
         CHECK(r == 0 || r == 1);
         ran += r;
     }
+    handoffs += ran;
     crew_pool_stats s = stats_of(p);
     CHECK_EQ(s.completed, (uint64_t)ran + 1);
     CHECK_EQ(s.cancelled + (uint64_t)ran, (uint64_t)n);
@@ -471,5 +481,7 @@ int main(int argc, char **argv)
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     test_foreign_wait(ncpu > 0 ? (int)ncpu : 2);
     test_inline_cancel();
+    if (atomic_load(&check_failures_) == 0)
+        printf("stress_submit: %ld checked hand-offs\n", handoffs);
     return check_exit("stress_submit");
 }
