@@ -115,11 +115,15 @@ CREW_API int crew_pool_submit_ex(crew_pool *p, crew_task_fn fn, void *arg,
                                  crew_cleanup_fn cleanup, crew_future **out);
 
 /* Python's shutdown(wait, cancel_futures).  Afterwards submit returns
- * CREW_ESHUTDOWN.  cancel_pending cancels every task not yet started: its
+ * CREW_ESHUTDOWN.  cancel_pending cancels every task still queued: its
  * future becomes CANCELLED, its waiters wake, its done callbacks run and its
  * cleanup runs -- in the calling thread for tasks submitted from outside the
  * pool; tasks submitted by running tasks are cancelled by the worker that
- * reaches them.  Group jobs (crew/group.h) belong to work that has already
+ * reaches them.  A task a worker has already taken is that worker's (at most
+ * one per worker, as in Python, whose threads take a task off the queue
+ * before they start it): the task whose submit started the worker runs;
+ * one a worker took off the queues and has not started yet is cancelled by
+ * that worker, possibly after shutdown returned.  Group jobs (crew/group.h) belong to work that has already
  * started and are not cancelled.  Tasks already queued and not cancelled
  * still run, on as many workers as the pool may have (workers are started
  * for them if needed).  wait blocks until every task has finished and every

@@ -47,18 +47,31 @@ static void take_all(crew__inject *q, tlist *drop, tlist *keep)
     }
 }
 
-/* Takes every task off the rings and the injection queues now and drops
- * the ones of kinds that shutdown cancels (futures: their cleanups and
- * callbacks run in the calling thread).  The others (group jobs spawned
- * from outside before the shutdown) go back to the injection queue for the
- * workers, unless all (no worker is left to run them): then they are
- * dropped too (jobs are skipped, their group cancelled).  Tasks on worker
- * deques (submitted by running tasks) are dropped by the worker that
- * reaches them (CREW__P_CANCEL, crew__run_task); stealing them from here
- * would also take group jobs off the deques where isolated waits look for
- * them.  While the tasks are out of the queues, held_seq
- * is odd (crew__work_visible); it is even again before any user code
- * runs. */
+/* A task taken off a ring or a batch: an inline entry (in holder inl) is
+ * dropped at once (a count: no user code), a record goes on *drop or *keep
+ * as take_all sorts them. */
+static void sort_taken(crew_pool *p, crew__task *t, crew__inline *inl, int broken, tlist *drop,
+                       tlist *keep)
+{
+    if (t == &inl->hdr)
+        crew__inline_ops.drop(p, t, broken);
+    else
+        tlist_add(crew__task_ops_of(t)->cancel_at_shutdown ? drop : keep, t);
+}
+
+/* Takes every task off the rings, the injection queues and the workers'
+ * batches now and drops the ones of kinds that shutdown cancels (futures:
+ * their cleanups and callbacks run in the calling thread).  The others
+ * (group jobs spawned from outside before the shutdown) go back to the
+ * injection queue for the workers, unless all (no worker is left to run
+ * them): then they are dropped too (jobs are skipped, their group
+ * cancelled).  Tasks on worker deques (submitted by running tasks) are
+ * dropped by the worker that reaches them (CREW__P_CANCEL,
+ * crew__run_task), as is a task a worker has just taken and not started;
+ * stealing from the deques here would also take group jobs off the deques
+ * where isolated waits look for them.  While the tasks are out of the
+ * queues, held_seq is odd (crew__work_visible); it is even again before
+ * any user code runs. */
 static void cancel_queued(crew_pool *p, bool all)
 {
     tlist drop = {NULL, NULL}, keep = {NULL, NULL};
@@ -68,23 +81,37 @@ static void cancel_queued(crew_pool *p, bool all)
     uint32_t seq = atomic_fetch_add_explicit(&p->held_seq, 1, memory_order_seq_cst);
     CREW__ASSERT((seq & 1) == 0); /* cancels are serialised by cancel_lock */
     (void)seq;
-    /* Sealed: nothing more is pushed on the rings. */
-    unsigned nr = atomic_load_explicit(&p->nrings, memory_order_acquire);
-    for (unsigned i = 0; i < nr; i++) {
-        crew__task *t;
-        uint64_t tail = 0;
-        crew__inline inl;
-        atomic_init(&inl.hdr.word, CREW__KIND_BITS(CREW__KIND_INLINE));
-        inl.hdr.iso = 0;
-        while ((t = crew__subring_take(p->rings[i], &tail, &inl)) != NULL) {
-            if (t == &inl.hdr)
-                crew__inline_ops.drop(p, t, broken); /* a count: no user code */
-            else
-                tlist_add(crew__task_ops_of(t)->cancel_at_shutdown ? &drop : &keep, t);
+    crew__inline inl;
+    atomic_init(&inl.hdr.word, CREW__KIND_BITS(CREW__KIND_INLINE));
+    inl.hdr.iso = 0;
+    /* Sealed: nothing more is pushed on the rings, but workers may still be
+     * moving entries from a ring (or an injection queue) into their batches
+     * (crew__batch's filling): take the batches too, and look again until
+     * no fill is in progress, so that no task from outside is left behind. */
+    for (unsigned round = 0;; round++) {
+        unsigned nr = atomic_load_explicit(&p->nrings, memory_order_acquire);
+        for (unsigned i = 0; i < nr; i++) {
+            crew__task *t;
+            uint64_t tail = 0;
+            while ((t = crew__subring_take(p->rings[i], &tail, &inl)) != NULL)
+                sort_taken(p, t, &inl, broken, &drop, &keep);
+            take_all(&p->rings[i]->ovq, &drop, &keep);
         }
-        take_all(&p->rings[i]->ovq, &drop, &keep);
+        take_all(&p->inj, &drop, &keep);
+        bool filling = false;
+        unsigned ns = atomic_load_explicit(&p->nslots, memory_order_acquire);
+        for (unsigned i = 0; i < ns; i++) {
+            crew__worker *v = crew__worker_at(p, i);
+            /* filling first: see crew__batch_filling. */
+            filling |= crew__batch_filling(&v->batch) != NULL;
+            crew__task *t;
+            while ((t = crew__batch_take(&v->batch, &inl)) != NULL)
+                sort_taken(p, t, &inl, broken, &drop, &keep);
+        }
+        if (!filling)
+            break;
+        crew__backoff(round); /* a fill is a few instructions long */
     }
-    take_all(&p->inj, &drop, &keep);
     if (!all) {
         for (crew__task *t = keep.head, *next; t; t = next) {
             next = atomic_load_explicit(&t->next, memory_order_relaxed);
