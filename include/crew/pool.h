@@ -152,9 +152,11 @@ CREW_API crew_pool *crew_pool_current(void);
 
 /* ---- isolation (oneTBB's this_task_arena::isolate) ---------------------
  * A crew wait inside a worker (crew_future_wait and result, crew_wait,
- * as_completed, map, the queues' blocking calls, crew_group_wait) runs
- * queued tasks of its pool meanwhile, so that waiting never deadlocks the
- * pool.  The hazard: a task that waits while holding a lock may run an
+ * as_completed, map, crew_group_wait) runs queued tasks of its pool
+ * meanwhile, so that waiting never deadlocks the pool.  (The queues'
+ * blocking calls and every wait with a deadline run nothing: they block,
+ * and a replacement worker runs the queued work -- a producer run on the
+ * stack of its blocked consumer could never let that consumer go on.)  The hazard: a task that waits while holding a lock may run an
  * unrelated task that wants the same lock.  crew_isolate(fn, ctx) runs
  * fn(ctx) in the calling thread as an isolation region: every crew wait
  * made inside it (by fn or by anything fn calls, at any depth) runs only

@@ -7,8 +7,8 @@
  *   PRIORITY  a binary min-heap ordered by (compare(item), insertion number),
  *             so equal priorities come out in the order they were put.
  * Getters sleep on the futex word not_empty, putters on not_full, through
- * crew__wait_word (so a pool worker blocked here runs queued tasks meanwhile,
- * see sched/sched.h); each side counts its sleepers so nobody issues a wake
+ * crew__wait_word_blocking (a pool worker blocked here runs no other task;
+ * a replacement worker runs the queued work: sched/sched.h); each side counts its sleepers so nobody issues a wake
  * nobody waits for.  A waiter reads the word under mu, unlocks and sleeps
  * while the word still has that value; a waker changes the queue and bumps
  * the word under mu, so a change between the waiter's unlock and its sleep
@@ -173,7 +173,7 @@ static int word_wait(crew_queue *q, _Atomic uint32_t *word, int64_t deadline)
     /* Read under mu: any later bump (also under mu) changes it. */
     uint32_t v = atomic_load_explicit(word, memory_order_relaxed);
     pthread_mutex_unlock(&l->mu);
-    int rc = crew__wait_word(word, v, deadline);
+    int rc = crew__wait_word_blocking(word, v, deadline);
     pthread_mutex_lock(&l->mu);
     return rc;
 }

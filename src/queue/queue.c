@@ -341,7 +341,7 @@ static int join_until(crew_queue *q, int64_t deadline)
             atomic_fetch_sub_explicit(&q->join_waiters, 1, memory_order_seq_cst);
             break;
         }
-        int r = crew__wait_word(&q->join_word, w, deadline);
+        int r = crew__wait_word_blocking(&q->join_word, w, deadline);
         atomic_fetch_sub_explicit(&q->join_waiters, 1, memory_order_seq_cst);
         if (r == CREW_ETIMEDOUT) {
             rc = all_done(q) ? 0 : CREW_ETIMEDOUT;

@@ -19,11 +19,12 @@
  *
  * Waiting: a call that cannot proceed spins briefly, then yields, then
  * registers in cons_waiters/prod_waiters and sleeps on a futex word through
- * crew__wait_word (sched/sched.h: inside a pool worker it runs queued tasks
- * meanwhile, so a task blocked on a queue cannot starve the task that would
- * feed it); the other side loads that count after its CAS and wakes only if
- * it is non-zero, with a plain futex wake of the word (which is what
- * crew__wait_word sleeps on).  Why
+ * crew__wait_word_blocking (sched/sched.h: inside a pool worker it runs no
+ * other task -- the task that would feed the queue, run on the waiter's
+ * stack, could never let the waiter go on -- but stops counting as an
+ * available worker, so a replacement runs the queued work); the other side
+ * loads that count after its CAS and wakes only if it is non-zero, with a
+ * plain futex wake of the word (which is what that wait sleeps on).  Why
  * no wake-up is lost (the Dekker pairing of those seq_cst operations) and
  * the rest of the design: README.md.
  */
@@ -230,7 +231,7 @@ static bool deadline_passed(int64_t deadline)
 static void ring_nap(_Atomic uint32_t *word, uint32_t w, int64_t deadline)
 {
     int64_t nap = crew__deadline_after(RING_NAP_NS);
-    crew__wait_word(word, w, nap < deadline ? nap : deadline);
+    crew__wait_word_blocking(word, w, nap < deadline ? nap : deadline);
 }
 
 /* One step of a slow path's wait before it registers and sleeps: pause
@@ -279,7 +280,7 @@ static int ring_put_slow(crew_queue *q, void *const *items, size_t n, size_t *co
         if (t & CREW__QTAIL_SHUT) {
             /* the retry returns CREW_ESHUTDOWN */
         } else if (POS(t) - POS(h) >= q->cap) {
-            crew__wait_word(&r->prod_word, w, deadline);
+            crew__wait_word_blocking(&r->prod_word, w, deadline);
             stalls = 0;
         } else if (++stalls < RING_STALL_YIELDS) {
             sched_yield(); /* a consumer is freeing the slot */
@@ -363,7 +364,7 @@ static int ring_get_slow(crew_queue *q, void **items, size_t n, size_t *count, b
         } else if (t & CREW__QTAIL_SHUT) {
             /* shut down and empty: the retry returns CREW_ESHUTDOWN */
         } else {
-            crew__wait_word(&r->cons_word, w, deadline);
+            crew__wait_word_blocking(&r->cons_word, w, deadline);
             stalls = 0;
         }
         atomic_fetch_sub_explicit(&r->cons_waiters, 1, memory_order_seq_cst);

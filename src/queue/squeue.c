@@ -16,8 +16,9 @@
  * order of the successful CASes on top.
  *
  * Sleeping: consumers sleep on a futex word (not a condvar: the waker may
- * be a signal handler), through crew__wait_word (sched/sched.h), so a crew
- * task blocked in get runs its pool's queued tasks meanwhile.  A consumer registers in `waiters` (seq_cst), reads
+ * be a signal handler), through crew__wait_word_blocking (sched/sched.h):
+ * a crew task blocked in get runs no other task (a replacement worker runs
+ * its pool's queued work).  A consumer registers in `waiters` (seq_cst), reads
  * `word`, re-checks `top`, and sleeps only if the stack is still empty; a
  * producer loads `waiters` after its seq_cst CAS on top and, if anyone is
  * registered, bumps `word` and calls futex wake.  Those seq_cst operations
@@ -203,7 +204,7 @@ static int get_until(crew_squeue *q, void **item, int64_t deadline)
             rc = 0;
             break;
         }
-        crew__wait_word(&q->word, w, deadline);
+        crew__wait_word_blocking(&q->word, w, deadline);
         atomic_fetch_sub_explicit(&q->waiters, 1, memory_order_seq_cst);
     }
     atomic_fetch_sub_explicit(&q->blocked, 1, memory_order_seq_cst);

@@ -160,6 +160,14 @@ void crew__run_detached(crew__worker *w, crew_task_fn fn, void *arg);
  * none) has passed.  Inside an isolation region, runs only its tasks. */
 int crew__wait_word(_Atomic uint32_t *word, uint32_t value, int64_t deadline_ns);
 
+/* crew__wait_word that runs no other task meanwhile: inside a worker it
+ * blocks at once (a replacement worker runs the queued work).  For waits on
+ * other running tasks, which a task run on the waiter's stack could never
+ * let go on (a consumer blocked in a queue get that ran its producer
+ * nested: the producer, blocked on the full queue, waits for the consumer
+ * frame under it).  The queues wait this way. */
+int crew__wait_word_blocking(_Atomic uint32_t *word, uint32_t value, int64_t deadline_ns);
+
 /* crew__wait_word, but only tasks acc accepts are run meanwhile. */
 int crew__wait_word_isolated(_Atomic uint32_t *word, uint32_t value, int64_t deadline_ns,
                              const crew__accept *acc);

@@ -46,7 +46,7 @@ int64_t crew__blocked_recheck_ns = BLOCKED_RECHECK_NS; /* fault.h may lengthen i
 #endif
 
 static int wait_word_in(_Atomic uint32_t *word, uint32_t value, int64_t deadline_ns,
-                        const crew__accept *acc)
+                        const crew__accept *acc, bool may_help)
 {
     crew__worker *w = crew__self;
     if (!w) {
@@ -82,7 +82,7 @@ static int wait_word_in(_Atomic uint32_t *word, uint32_t value, int64_t deadline
     /* A timed wait runs no other task meanwhile: a task could take longer
      * than the deadline, and the deadline would wait for it.  It blocks as
      * a blocked worker does, so a replacement runs the queued work. */
-    bool help = deadline_ns == CREW__FOREVER;
+    bool help = may_help && deadline_ns == CREW__FOREVER;
     if (help) {
         crew__task *t = crew__find_work(w, acc);
         if (t) {
@@ -114,13 +114,18 @@ static int wait_word_in(_Atomic uint32_t *word, uint32_t value, int64_t deadline
 
 int crew__wait_word(_Atomic uint32_t *word, uint32_t value, int64_t deadline_ns)
 {
-    return wait_word_in(word, value, deadline_ns, NULL);
+    return wait_word_in(word, value, deadline_ns, NULL, true);
 }
 
 int crew__wait_word_isolated(_Atomic uint32_t *word, uint32_t value, int64_t deadline_ns,
                              const crew__accept *acc)
 {
-    return wait_word_in(word, value, deadline_ns, acc);
+    return wait_word_in(word, value, deadline_ns, acc, true);
+}
+
+int crew__wait_word_blocking(_Atomic uint32_t *word, uint32_t value, int64_t deadline_ns)
+{
+    return wait_word_in(word, value, deadline_ns, NULL, false);
 }
 
 /* ---- isolation -------------------------------------------------------- */
