@@ -186,34 +186,33 @@ int64_t timeout_for(struct loop *L)
     return t > 0 ? t : 1;
 }
 
-static void check_halt(struct loop *L, struct job *j, bool failed)
+/* Does this job's end trigger --halt?  If so records the exit status and
+ * fills msg (printed once the job's own output has been queued). */
+static bool halt_due(struct loop *L, struct job *j, bool failed, struct strbuf *msg)
 {
     const struct opts *o = L->o;
     if (o->halt_when == HALT_NEVER || L->halted)
-        return;
+        return false;
     bool relevant = o->halt_why == HALT_FAIL ? failed : o->halt_why == HALT_SUCCESS ? !failed
                                                                                    : true;
     if (!relevant)
-        return;
+        return false;
     uint64_t n = o->halt_why == HALT_FAIL ? L->failed
                : o->halt_why == HALT_SUCCESS ? L->succeeded : L->done;
     if (o->halt_pct > 0) {
         uint64_t total = atomic_load(&L->r->rd.total);
         if (total == UINT64_MAX || total == 0 || (double)n * 100.0 < o->halt_pct * (double)total)
-            return;
+            return false;
     } else if (n < o->halt_count) {
-        return;
+        return false;
     }
     L->halted = true;
     L->halt_status = job_status(j);
-    struct strbuf d = {0}, cmd = {0};
-    job_describe(j, &d);
-    job_command_line(L->r, j, &cmd);
-    cli_warn("halting (--halt %s): %s %s: %s", o->halt_when == HALT_NOW ? "now" : "soon", d.s,
-             failed ? "failed" : "succeeded", cmd.s);
-    sb_free(&d);
-    sb_free(&cmd);
-    run_stop(L, o->halt_when == HALT_NOW ? KILL_HALT : KILL_NONE);
+    sb_addf(msg, "halting (--halt %s): ", o->halt_when == HALT_NOW ? "now" : "soon");
+    job_describe(j, msg);
+    sb_adds(msg, failed ? " failed: " : " succeeded: ");
+    job_command_line(L->r, j, msg);
+    return true;
 }
 
 void job_finished(struct loop *L, struct job *j)
@@ -261,8 +260,14 @@ void job_finished(struct loop *L, struct job *j)
         record_runtime(L, j->runtime_ns);
     }
     j->failed = failed;
-    to_window(L, j);
-    check_halt(L, j, failed);
+    struct strbuf msg = {0};
+    bool halt = halt_due(L, j, failed, &msg);
+    to_window(L, j); /* j belongs to the writer from here on */
+    if (halt) {
+        cli_warn("%s", msg.s);
+        run_stop(L, L->o->halt_when == HALT_NOW ? KILL_HALT : KILL_NONE);
+    }
+    sb_free(&msg);
 }
 
 /* ---- stopping ------------------------------------------------------------ */
