@@ -3,8 +3,8 @@
  * parallel's interface (crew.1 documents it; cli/README.md the design).
  *
  * main sets up one run: options, the command template, the joblog, the
- * signal mask, then a crew pool with two tasks (the input reader and the
- * output writer) around the event loop, which runs in this thread; at the
+ * signal mask, then two crew tasks (the input reader and the output
+ * writer, each on a one-worker pool) around the event loop, which runs in this thread; at the
  * end it drains the writer, joins both tasks and exits with parallel's
  * status (or dies of SIGPIPE if its stdout was closed, as a filter should).
  */
@@ -71,23 +71,37 @@ static int setup_command(struct run *r, const struct opts *o)
     return 0;
 }
 
-/* Starts the pool's two tasks. */
-static int start_tasks(struct run *r)
+/* Starts the reader and the writer, each as the one task of a pool of one
+ * worker.  Not one pool of two: a crew worker that blocks (the writer in
+ * crew_queue_get) runs other queued tasks of its pool meanwhile, and could
+ * run the reader nested on its own stack; the reader then blocks on a full
+ * input queue that only the loop drains, the loop waits for the writer to
+ * free records, and the writer cannot return to its get until the reader
+ * ends.  A worker only ever runs tasks of its own pool, so one long task
+ * per pool can never be nested under another. */
+static int start_pool(crew_pool **p, const char *name)
 {
     crew_pool_options po;
     crew_pool_options_init(&po);
-    po.workers = 2;
-    po.name = "crew-cli";
+    po.workers = 1;
+    po.name = name;
     po.idle_timeout_ns = -1;
-    int rc = crew_pool_create(&r->pool, &po);
+    return crew_pool_create(p, &po);
+}
+
+static int start_tasks(struct run *r)
+{
+    int rc = start_pool(&r->writer_pool, "crew-out");
+    if (rc == 0)
+        rc = start_pool(&r->reader_pool, "crew-in");
     if (rc == 0)
         rc = crew_queue_create(&r->outq, NULL);
     if (rc == 0)
-        rc = crew_pool_submit(r->pool, writer_task, r, &r->writer_f);
+        rc = crew_pool_submit(r->writer_pool, writer_task, r, &r->writer_f);
     if (rc == 0) {
         the_run = r;
         cli_warn_hook = warn_to_writer;
-        rc = crew_pool_submit(r->pool, reader_task, &r->rd, &r->reader_f);
+        rc = crew_pool_submit(r->reader_pool, reader_task, &r->rd, &r->reader_f);
     }
     if (rc != 0) {
         cli_warn("cannot start the reader and writer threads: %s", crew_strerror(rc));
@@ -109,8 +123,10 @@ static void finish_tasks(struct run *r)
     }
     crew_future_release(r->writer_f);
     crew_future_release(r->reader_f);
-    if (r->pool)
-        crew_pool_destroy(r->pool);
+    if (r->writer_pool)
+        crew_pool_destroy(r->writer_pool);
+    if (r->reader_pool)
+        crew_pool_destroy(r->reader_pool);
     if (r->outq)
         crew_queue_destroy(r->outq);
 }

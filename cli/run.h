@@ -83,7 +83,8 @@ struct run {
     int prog_err;                    /* I: why prog is NULL (ENOENT, EACCES) */
     struct reader rd;                /* the input reader (inputs.h) */
     struct seqset skip;              /* I: --resume */
-    crew_pool *pool;                 /* runs the reader and the writer */
+    crew_pool *reader_pool;          /* one worker: the reader task */
+    crew_pool *writer_pool;          /* one worker: the writer task (main.c says why two) */
     crew_future *reader_f, *writer_f;
     crew_queue *outq;                /* jobs and texts to the writer, in print order */
     struct waker wk;                 /* wakes the loop (waker.h) */

@@ -53,7 +53,7 @@ out=$(sh cmds2)
 check "--dry-run of a shell command read back by sh" "$expected" "$out"
 
 # The joblog's Command column is the same text.
-crew --joblog log args {} ::: 'a b' "c'd" >/dev/null
+crew -k --joblog log args {} ::: 'a b' "c'd" >/dev/null
 out=$(tail -n +2 log | cut -f 9-)
 check "joblog command quoted" "args 'a b'
 args 'c'\"'\"'d'" "$out"
