@@ -335,6 +335,7 @@ struct sink {
     size_t *offs;
     size_t noffs;
     bool quote_lit;
+    bool marked; /* the argument being built has content or a value */
 };
 
 static void emit_field(const struct seg *s, const struct jobvals *jv, const char *value,
@@ -368,8 +369,10 @@ static void render_word(const struct template *t, const struct tword *w,
                 k->lit(k, s->text, s->len);
             } else if (s->kind == FK_SEQ || s->kind == FK_SLOT) {
                 emit_field(s, jv, NULL, k);
+            } else if (s->pos > jv->n) {
+                k->lit(k, "", 0); /* no such value: nothing (not a quoted '') */
             } else if (s->pos > 0) {
-                emit_field(s, jv, s->pos <= jv->n ? jv->v[s->pos - 1] : "", k);
+                emit_field(s, jv, jv->v[s->pos - 1], k);
             } else if (x) {
                 emit_field(s, jv, jv->v[r], k);
             } else {
@@ -412,17 +415,30 @@ static void render(const struct template *t, const struct jobvals *jv, struct si
 }
 
 /* argv sink: arguments separated by NULs in the arena; offsets fixed up at
- * the end because the arena may move while it grows. */
-static void argv_add(struct sink *k, const char *p, size_t n)
+ * the end because the arena may move while it grows.  A word made only of
+ * missing values ({3} with two values) is no argument at all, as in the
+ * shell line, where it renders as nothing. */
+static void argv_lit(struct sink *k, const char *p, size_t n)
 {
     sb_add(k->out, p, n);
+    if (n)
+        k->marked = true;
+}
+
+static void argv_val(struct sink *k, const char *p, size_t n)
+{
+    sb_add(k->out, p, n);
+    k->marked = true; /* an empty value is still an argument: "" */
 }
 
 static void argv_brk(struct sink *k)
 {
+    if (!k->marked)
+        return; /* nothing yet: the next word starts where this one would */
     sb_addc(k->out, '\0');
     k->offs = xrealloc(k->offs, (k->noffs + 1) * sizeof *k->offs);
     k->offs[k->noffs++] = k->out->len;
+    k->marked = false;
 }
 
 static void argv_sep(struct sink *k, const char *p, size_t n)
@@ -438,10 +454,12 @@ void template_argv(const struct template *t, const struct jobvals *jv, struct st
     sb_reset(arena);
     sb_grow(arena, 64);
     argv->n = 0;
-    struct sink k = {argv_add, argv_add, argv_brk, argv_sep, arena, argv, NULL, 1, false};
+    struct sink k = {argv_lit, argv_val, argv_brk, argv_sep, arena, argv, NULL, 1, false, false};
     k.offs = xmalloc(sizeof *k.offs);
     k.offs[0] = 0; /* the first argument starts the arena */
     render(t, jv, &k);
+    if (!k.marked)
+        k.noffs--; /* the last word was made of missing values only */
     for (size_t i = 0; i < k.noffs; i++)
         sv_push(argv, arena->s + k.offs[i]);
     free(k.offs);
@@ -473,13 +491,13 @@ static void space_brk(struct sink *k)
 void template_line(const struct template *t, const struct jobvals *jv, struct strbuf *out)
 {
     struct sink k = {line_lit, line_val, space_brk, text_add, out, NULL, NULL, 0,
-                     t->quote_lit};
+                     t->quote_lit, false};
     render(t, jv, &k);
 }
 
 void template_text(const struct template *t, const struct jobvals *jv, struct strbuf *out)
 {
-    struct sink k = {text_add, text_add, space_brk, text_add, out, NULL, NULL, 0, false};
+    struct sink k = {text_add, text_add, space_brk, text_add, out, NULL, NULL, 0, false, false};
     render(t, jv, &k);
 }
 

@@ -65,7 +65,7 @@ check "-d ," "[a]
 [c]" "$out"
 
 out=$(printf 'a,b,\n,x\n' | crew --colsep , -k args '{1}' '{2}' '{3}' | tr -d '\n')
-check "--colsep columns, empty ones kept" "<a><b><><><x><>" "$out"
+check "--colsep columns, empty ones kept, missing ones dropped" "<a><b><><><x>" "$out"
 out=$(crew -k --colsep '-' echo '{4}{3}{2}{1}' ::: A-B C-D ::: e-f)
 check "--colsep over two sources" "feBA
 feDC" "$out"
