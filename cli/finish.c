@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "joblog.h"
 #include "loop_int.h"
 #include "writer.h"
 
@@ -105,16 +106,53 @@ static void lb_promote(struct loop *L, struct job *j)
     }
 }
 
+/* The joblog line, written by the loop when the job is handed on (the
+ * order of the lines is the order jobs are handed on: input order with -k,
+ * as they finish without). */
+static void log_job(struct loop *L, struct job *j)
+{
+    struct run *r = L->r;
+    if (r->joblog_fd < 0)
+        return;
+    sb_reset(&L->line);
+    joblog_format(r, j, &L->line);
+    int rc = write_all(r->joblog_fd, L->line.s, L->line.len);
+    if (rc) {
+        cli_warn("cannot write joblog %s: %s", L->o->joblog, strerror(rc));
+        close(r->joblog_fd);
+        r->joblog_fd = -1;
+    }
+}
+
+/* Does the writer have anything to do with this job? */
+static bool has_output(const struct loop *L, const struct job *j)
+{
+    if (j->discard || L->o->out == OUT_UNGROUP)
+        return false;
+    return L->o->results || L->o->verbose_out || outbuf_size(&j->out[0]) ||
+           outbuf_size(&j->out[1]);
+}
+
+/* Hands a finished job on, in print order: its joblog line, then to the
+ * writer if it has output, else it is freed here (most jobs of a
+ * `crew true` run never cost the writer a wake-up). */
 static void push_out(struct loop *L, struct job *j)
 {
-    if (L->o->out == OUT_LINEBUF && !j->discard) {
-        lb_emit(L, j, 0, true);
-        lb_emit(L, j, 1, true);
+    struct run *r = L->r;
+    if (!j->discard) {
+        if (L->o->out == OUT_LINEBUF) {
+            lb_emit(L, j, 0, true);
+            lb_emit(L, j, 1, true);
+        }
+        log_job(L, j);
+        atomic_fetch_add_explicit(&r->done, 1, memory_order_relaxed);
+        if (j->failed)
+            atomic_fetch_add_explicit(&r->failed, 1, memory_order_relaxed);
     }
-    if (crew_queue_put(L->r->outq, j) != 0) {
-        job_free(j, &L->r->mem);
-        atomic_fetch_sub(&L->r->live, 1);
-    }
+    if (has_output(L, j) && writer_start(r) == 0 && crew_queue_put(r->outq, j) == 0)
+        return;
+    job_free(j, &r->mem);
+    atomic_fetch_sub_explicit(&r->live, 1, memory_order_release);
 }
 
 static void to_window(struct loop *L, struct job *j)

@@ -71,37 +71,41 @@ static int setup_command(struct run *r, const struct opts *o)
     return 0;
 }
 
-/* Starts the reader and the writer, each as the one task of a pool of one
+/* The reader and the writer each run as the one task of a pool of one
  * worker.  Not one pool of two: a crew worker that blocks (the writer in
  * crew_queue_get) runs other queued tasks of its pool meanwhile, and could
  * run the reader nested on its own stack; the reader then blocks on a full
  * input queue that only the loop drains, the loop waits for the writer to
  * free records, and the writer cannot return to its get until the reader
  * ends.  A worker only ever runs tasks of its own pool, so one long task
- * per pool can never be nested under another. */
-static int start_pool(crew_pool **p, const char *name)
-{
-    crew_pool_options po;
-    crew_pool_options_init(&po);
-    po.workers = 1;
-    po.name = name;
-    po.idle_timeout_ns = -1;
-    return crew_pool_create(p, &po);
-}
-
+ * per pool can never be nested under another.
+ *
+ * Both start only when needed: inputs that are all on the command line and
+ * fit in the input queue are queued here, before the loop, without a
+ * thread; the writer starts with the first output (writer_start), or at
+ * once for --bar/--eta on a terminal. */
 static int start_tasks(struct run *r)
 {
-    int rc = start_pool(&r->writer_pool, "crew-out");
-    if (rc == 0)
-        rc = start_pool(&r->reader_pool, "crew-in");
-    if (rc == 0)
-        rc = crew_queue_create(&r->outq, NULL);
-    if (rc == 0)
-        rc = crew_pool_submit(r->writer_pool, writer_task, r, &r->writer_f);
-    if (rc == 0) {
-        the_run = r;
-        cli_warn_hook = warn_to_writer;
-        rc = crew_pool_submit(r->reader_pool, reader_task, &r->rd, &r->reader_f);
+    int rc = crew_queue_create(&r->outq, NULL);
+    the_run = r;
+    cli_warn_hook = warn_to_writer;
+    if (rc == 0 && (r->o->bar || r->o->eta) && r->stderr_tty)
+        rc = writer_start(r);
+    uint64_t total = atomic_load(&r->rd.total);
+    bool inline_read = total != UINT64_MAX && total <= crew_queue_maxsize(r->rd.q);
+    for (size_t i = 0; i < r->rd.nsrc; i++)
+        inline_read = inline_read && r->rd.src[i].spec->kind == SRC_ARGS;
+    if (rc == 0 && inline_read) {
+        reader_task(&r->rd, NULL); /* fits: never blocks */
+    } else if (rc == 0) {
+        crew_pool_options po;
+        crew_pool_options_init(&po);
+        po.workers = 1;
+        po.name = "crew-in";
+        po.idle_timeout_ns = -1;
+        rc = crew_pool_create(&r->reader_pool, &po);
+        if (rc == 0)
+            rc = crew_pool_submit(r->reader_pool, reader_task, &r->rd, &r->reader_f);
     }
     if (rc != 0) {
         cli_warn("cannot start the reader and writer threads: %s", crew_strerror(rc));
@@ -114,9 +118,11 @@ static void finish_tasks(struct run *r)
 {
     if (r->outq)
         crew_queue_shutdown(r->outq, false);
+    pthread_mutex_lock(&r->writer_lock);
+    r->writer_closed = true; /* no lazy start from here on */
+    pthread_mutex_unlock(&r->writer_lock);
     if (r->writer_f)
         crew_future_wait(r->writer_f);
-    cli_warn_hook = NULL;
     if (r->reader_f) {
         reader_stop(&r->rd); /* a no-op if it has already finished */
         crew_future_wait(r->reader_f);
@@ -127,6 +133,7 @@ static void finish_tasks(struct run *r)
         crew_pool_destroy(r->writer_pool);
     if (r->reader_pool)
         crew_pool_destroy(r->reader_pool);
+    cli_warn_hook = NULL;
     if (r->outq)
         crew_queue_destroy(r->outq);
 }
@@ -150,6 +157,10 @@ int main(int argc, char **argv)
     atomic_init(&r.live, 0);
     atomic_init(&r.out_broken, false);
     atomic_init(&r.running, 0);
+    atomic_init(&r.done, 0);
+    atomic_init(&r.failed, 0);
+    atomic_init(&r.writer_on, false);
+    pthread_mutex_init(&r.writer_lock, NULL);
     atomic_init(&r.mem.used, 0);
     r.mem.total = o.memtotal;
     r.mem.per_job = o.membuf;
@@ -194,6 +205,7 @@ int main(int argc, char **argv)
     template_free(&r.tpl);
     template_free(&r.tagtpl);
     free(r.prog);
+    pthread_mutex_destroy(&r.writer_lock);
     opts_free(&o);
     if (status == -SIGPIPE) {
         /* End the way a filter does when its reader goes away. */

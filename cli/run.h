@@ -18,6 +18,7 @@
 #ifndef CREW_CLI_RUN_H
 #define CREW_CLI_RUN_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -83,16 +84,22 @@ struct run {
     int prog_err;                    /* I: why prog is NULL (ENOENT, EACCES) */
     struct reader rd;                /* the input reader (inputs.h) */
     struct seqset skip;              /* I: --resume */
-    crew_pool *reader_pool;          /* one worker: the reader task */
+    crew_pool *reader_pool;          /* one worker: the reader task (NULL: ran inline) */
     crew_pool *writer_pool;          /* one worker: the writer task (main.c says why two) */
-    crew_future *reader_f, *writer_f;
+    crew_future *reader_f;
+    crew_future *writer_f;           /* writer_lock: set once, when the writer starts */
+    pthread_mutex_t writer_lock;     /* serialises the writer's lazy start */
+    atomic_bool writer_on;           /* A: the writer task was submitted */
+    bool writer_closed;              /* writer_lock: the run is over, no more starts */
     crew_queue *outq;                /* jobs and texts to the writer, in print order */
     struct waker wk;                 /* wakes the loop (waker.h) */
     struct membudget mem;            /* A/I: output held in memory */
     atomic_uint live;                /* A: job records alive (running + not yet printed) */
     atomic_bool out_broken;          /* A: writing stdout failed with EPIPE */
     atomic_uint_fast64_t running;    /* A: jobs running (for the progress bar) */
-    int joblog_fd;                   /* W (opened by main), -1 if none */
+    int joblog_fd;                   /* L (opened by main), -1 if none */
+    atomic_uint_fast64_t done;       /* A: jobs finished and counted (--bar) */
+    atomic_uint_fast64_t failed;     /* A: of those, failed */
     bool stdout_tty, stderr_tty;     /* I */
     int64_t t0;                      /* I: when the run started (mono) */
 };

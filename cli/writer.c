@@ -45,7 +45,8 @@ static void draw_bar(struct run *r, bool force)
     int64_t now = mono_ns();
     if (!force && W.bar_shown && now - W.last_draw < PROGRESS_INTERVAL_NS)
         return;
-    struct progress_state s = {W.st.printed, W.st.failed,
+    struct progress_state s = {atomic_load_explicit(&r->done, memory_order_relaxed),
+                               atomic_load_explicit(&r->failed, memory_order_relaxed),
                                atomic_load_explicit(&r->running, memory_order_relaxed),
                                atomic_load_explicit(&r->rd.total, memory_order_relaxed),
                                now - r->t0};
@@ -160,21 +161,6 @@ static void print_job(struct run *r, struct job *j)
     sb_free(&tag);
 }
 
-static void log_job(struct run *r, struct job *j)
-{
-    if (r->joblog_fd < 0)
-        return;
-    struct strbuf b = {0};
-    joblog_format(r, j, &b);
-    int rc = write_all(r->joblog_fd, b.s, b.len);
-    if (rc) {
-        cli_warn("cannot write joblog %s: %s", r->o->joblog, strerror(rc));
-        close(r->joblog_fd);
-        r->joblog_fd = -1;
-    }
-    sb_free(&b);
-}
-
 static void handle_text(struct run *r, struct textitem *t)
 {
     if (!fd_dead(t->fd)) {
@@ -189,12 +175,8 @@ static void handle_text(struct run *r, struct textitem *t)
 
 static void handle_job(struct run *r, struct job *j)
 {
-    if (!j->discard) {
+    if (!j->discard)
         print_job(r, j);
-        log_job(r, j);
-        W.st.printed++;
-        W.st.failed += j->failed;
-    }
     job_free(j, &r->mem);
     atomic_fetch_sub_explicit(&r->live, 1, memory_order_release);
     waker_kick(&r->wk);
@@ -222,7 +204,7 @@ int writer_task(void *arg, void **result)
         draw_bar(r, false);
     }
     if (W.progress) {
-        struct progress_state s = {W.st.printed, W.st.failed, 0,
+        struct progress_state s = {atomic_load(&r->done), atomic_load(&r->failed), 0,
                                    atomic_load(&r->rd.total), mono_ns() - r->t0};
         struct strbuf b = {0};
         sb_adds(&b, "\r\033[K");
@@ -234,8 +216,37 @@ int writer_task(void *arg, void **result)
     return 0;
 }
 
+/* Each long task on a pool of one worker: see main.c's start_tasks. */
+int writer_start(struct run *r)
+{
+    if (atomic_load_explicit(&r->writer_on, memory_order_acquire))
+        return 0;
+    pthread_mutex_lock(&r->writer_lock);
+    int rc = 0;
+    if (r->writer_closed) {
+        rc = CREW_ESHUTDOWN;
+    } else if (!atomic_load_explicit(&r->writer_on, memory_order_relaxed)) {
+        crew_pool_options po;
+        crew_pool_options_init(&po);
+        po.workers = 1;
+        po.name = "crew-out";
+        po.idle_timeout_ns = -1;
+        rc = crew_pool_create(&r->writer_pool, &po);
+        if (rc == 0)
+            rc = crew_pool_submit(r->writer_pool, writer_task, r, &r->writer_f);
+        if (rc == 0)
+            atomic_store_explicit(&r->writer_on, true, memory_order_release);
+    }
+    pthread_mutex_unlock(&r->writer_lock);
+    return rc;
+}
+
 void writer_text(struct run *r, int fd, const char *p, size_t n)
 {
+    if (writer_start(r) != 0) {
+        (void)write_all(fd, p, n);
+        return;
+    }
     struct textitem *t = xmalloc(sizeof *t + n);
     t->kind = ITEM_TEXT;
     t->fd = fd;

@@ -6,8 +6,8 @@
  *
  *   spawn_floor N [program]     (default program: true, looked up in PATH once)
  *
- * Prints "ms_total ms_per_job" on stdout; exits non-zero if a job failed or
- * could not be started.
+ * Prints "ms_total ms_per_job" on stderr (stdout is the jobs'); exits
+ * non-zero if a job failed or could not be started.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -73,6 +73,6 @@ int main(int argc, char **argv)
             return 1;
     }
     double ms = now_ms() - t0;
-    printf("%.3f %.6f\n", ms, ms / (double)n);
+    fprintf(stderr, "%.3f %.6f\n", ms, ms / (double)n);
     return 0;
 }
