@@ -211,6 +211,7 @@ int reader_open(struct reader *r, const struct opts *o, const struct seqset *ski
     r->skip = skip;
     r->wk = wk;
     r->stop_fd = -1;
+    r->room.fd = -1;
     atomic_init(&r->total, UINT64_MAX);
     atomic_init(&r->failed, false);
     r->src = xcalloc(o->nsrc, sizeof *r->src);
@@ -241,7 +242,7 @@ int reader_open(struct reader *r, const struct opts *o, const struct seqset *ski
         r->has_colsep = true;
     }
     r->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (r->stop_fd < 0) {
+    if (r->stop_fd < 0 || waker_init(&r->room) != 0) {
         cli_warn("eventfd: %s", strerror(errno));
         return CLI_EXIT_ERROR;
     }
@@ -320,6 +321,37 @@ static void add_value(struct reader *r, struct group *g, const char *p, uint16_t
     group_add(g, p, strlen(p), src);
 }
 
+/* Puts a record; when the queue is full, sleeps until the loop has drained
+ * it to half (reader_took) or wants the reader to stop.  0 or an error. */
+static int put_record(struct reader *r, struct args *a)
+{
+    for (;;) {
+        int rc = crew_queue_try_put(r->q, a);
+        if (rc != CREW_EFULL)
+            return rc;
+        waker_arm(&r->room);
+        rc = crew_queue_try_put(r->q, a);
+        if (rc != CREW_EFULL) {
+            waker_disarm(&r->room);
+            return rc;
+        }
+        struct pollfd p[2] = {{r->room.fd, POLLIN, 0}, {r->stop_fd, POLLIN, 0}};
+        if (poll(p, 2, -1) < 0 && errno != EINTR)
+            return CREW_EINVAL;
+        if (p[1].revents)
+            return CREW_ESHUTDOWN;
+        waker_clear(&r->room);
+    }
+}
+
+void reader_took(struct reader *r)
+{
+    atomic_thread_fence(memory_order_seq_cst); /* pairs with waker_arm's fence */
+    if (atomic_load_explicit(&r->room.armed, memory_order_relaxed) &&
+        crew_queue_size(r->q) <= crew_queue_maxsize(r->q) / 2)
+        waker_kick(&r->room);
+}
+
 /* Queues the assembled job.  Returns false if the loop shut the queue. */
 static bool emit(struct reader *r, struct group *g, uint64_t *seq, uint64_t *queued)
 {
@@ -331,7 +363,7 @@ static bool emit(struct reader *r, struct group *g, uint64_t *seq, uint64_t *que
             v[i] = g->text.s + g->off[i];
         struct args *a = args_new(*seq, g->n, v, g->len, g->src);
         free(v);
-        if (crew_queue_put(r->q, a) == 0) {
+        if (put_record(r, a) == 0) {
             ++*queued;
             waker_kick(r->wk);
         } else {
@@ -467,8 +499,10 @@ void reader_close(struct reader *r)
         regfree(&r->colsep);
     if (r->stop_fd >= 0)
         close(r->stop_fd);
+    waker_close(&r->room);
     if (r->q)
         crew_queue_destroy(r->q);
     memset(r, 0, sizeof *r);
     r->stop_fd = -1;
+    r->room.fd = -1;
 }

@@ -80,7 +80,11 @@ struct reader {
     bool has_colsep;
     crew_queue *q;            /* records to the event loop (bounded FIFO) */
     const struct seqset *skip;
-    struct waker *wk;
+    struct waker *wk;         /* the loop's: kicked after each put */
+    struct waker room;        /* the reader's: the loop kicks it when the full
+                                 queue has drained to half (so a reader
+                                 ahead of the jobs wakes once per half queue,
+                                 not once per job) */
     int stop_fd;              /* eventfd: the loop wants the reader to stop */
     atomic_uint_fast64_t total; /* A: records queued in all, UINT64_MAX until known */
     atomic_bool failed;       /* A: a read error ended the input (message printed) */
@@ -96,6 +100,10 @@ int reader_open(struct reader *r, const struct opts *o, const struct seqset *ski
  * queue down (not immediately) so the loop sees the end after the last
  * record.  arg is the struct reader. */
 int reader_task(void *arg, void **result);
+
+/* The loop took a record: wakes the reader if it waits for room and the
+ * queue is down to half. */
+void reader_took(struct reader *r);
 
 /* Asks a running reader to stop (from the loop's thread). */
 void reader_stop(struct reader *r);

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,7 +126,10 @@ static struct job *take_job(struct loop *L)
     }
     if (rc == CREW_ESHUTDOWN)
         L->input_done = true;
-    return rc == 0 ? new_job(L, item) : NULL;
+    if (rc != 0)
+        return NULL;
+    reader_took(&L->r->rd);
+    return new_job(L, item);
 }
 
 /* A job whose program could not be started: it "ran" and failed like a
@@ -316,6 +320,26 @@ static void reaped(struct loop *L, struct job *j, int st)
     job_finished(L, j);
 }
 
+/* Both pipes at EOF: the job's process is most likely exiting (a process
+ * closes its files a few microseconds before it becomes a zombie).  Reap it
+ * now if it has, after at most a few yields, which saves the loop the second
+ * wake-up its pidfd would cost; if not, the pidfd (or SIGCHLD) still
+ * reports the exit, so a job that closed its output and runs on is fine. */
+static void try_reap(struct loop *L, struct job *j)
+{
+    int st;
+    pid_t p;
+    for (int i = 0; i < 3; i++) {
+        while ((p = waitpid(j->pid, &st, WNOHANG)) < 0 && errno == EINTR)
+            ;
+        if (p != 0)
+            break;
+        sched_yield();
+    }
+    if (p == j->pid)
+        reaped(L, j, st);
+}
+
 static void on_pidfd(struct loop *L, struct job *j)
 {
     int st;
@@ -465,8 +489,13 @@ int loop_run(struct run *r, const sigset_t *child_mask, bool use_pidfd)
                 continue; /* finished earlier in this batch */
             if (kind == 0)
                 on_pidfd(L, j);
-            else if (j->fd[kind - 1] >= 0)
+            else if (j->fd[kind - 1] >= 0) {
                 read_pipe(L, j, (int)kind - 1, false);
+                if (j->fd[kind - 1] < 0 && j->fd[2 - kind] >= 0)
+                    read_pipe(L, j, 2 - (int)kind, false); /* EOF on both at once? */
+                if (j->fd[0] < 0 && j->fd[1] < 0)
+                    try_reap(L, j);
+            }
         }
         on_timers(L);
         if (!L->stopping && atomic_load(&r->out_broken))

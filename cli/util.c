@@ -304,12 +304,11 @@ int parse_size(const char *s, uint64_t *out)
     if (*end) {
         const char *units = "KMGTP", *lower = "kmgtp";
         const char *u = strchr(units, *end), *l = strchr(lower, *end);
-        if (u)
-            mul = pow(1024, (double)(u - units + 1));
-        else if (l)
-            mul = pow(1000, (double)(l - lower + 1));
-        else
+        if (!u && !l)
             return -1;
+        long steps = u ? u - units + 1 : l - lower + 1;
+        for (long i = 0; i < steps; i++)
+            mul *= u ? 1024 : 1000;
         if (end[1])
             return -1;
     }
