@@ -57,6 +57,7 @@ static void lb_emit(struct loop *L, struct job *j, int k, bool all)
         writer_text(L->r, k + 1, L->line.s, L->line.len);
     }
     sb_free(&tag);
+    loop_throttle(L); /* --line-buffer output is bounded too */
     memmove(p->s, p->s + upto, p->len - upto);
     p->len -= upto;
     p->s[p->len] = '\0';

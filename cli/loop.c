@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -242,6 +243,24 @@ static bool load_ok(struct loop *L, int64_t now)
     return !L->load_high;
 }
 
+void loop_throttle(struct loop *L)
+{
+    struct run *r = L->r;
+    while (atomic_load_explicit(&r->live, memory_order_acquire) >= L->livecap + L->o->slots) {
+        waker_arm(&r->wk);
+        if (atomic_load_explicit(&r->live, memory_order_acquire) < L->livecap + L->o->slots) {
+            waker_disarm(&r->wk);
+            return;
+        }
+        struct pollfd p[2] = {{r->wk.fd, POLLIN, 0}, {L->sigfd, POLLIN, 0}};
+        if (poll(p, 2, -1) < 0 && errno != EINTR)
+            return;
+        if (p[1].revents)
+            return; /* a signal: let the loop see it */
+        waker_clear(&r->wk);
+    }
+}
+
 static void dry_run(struct loop *L, struct job *j)
 {
     struct jobvals jv = {j->args->v, j->args->n, j->args->seq, 1};
@@ -251,6 +270,7 @@ static void dry_run(struct loop *L, struct job *j)
     writer_text(L->r, 1, L->line.s, L->line.len);
     job_free(j, &L->r->mem);
     atomic_fetch_sub(&L->r->live, 1);
+    loop_throttle(L);
 }
 
 static void start_jobs(struct loop *L)

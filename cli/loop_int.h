@@ -55,6 +55,10 @@ struct loop {
     char *rbuf;                /* scratch for reading pipes */
 };
 
+/* loop.c: waits while the writer is too far behind (the records and
+ * texts alive past the bound); a signal ends the wait early. */
+void loop_throttle(struct loop *L);
+
 /* finish.c */
 void job_finished(struct loop *L, struct job *j);
 void job_output(struct loop *L, struct job *j, int k, const char *p, size_t n);

@@ -94,7 +94,8 @@ struct run {
     crew_queue *outq;                /* jobs and texts to the writer, in print order */
     struct waker wk;                 /* wakes the loop (waker.h) */
     struct membudget mem;            /* A/I: output held in memory */
-    atomic_uint live;                /* A: job records alive (running + not yet printed) */
+    atomic_uint live;                /* A: job records and texts alive (running or not yet
+                                        printed): the loop keeps it under a bound */
     atomic_bool out_broken;          /* A: writing stdout failed with EPIPE */
     atomic_uint_fast64_t running;    /* A: jobs running (for the progress bar) */
     int joblog_fd;                   /* L (opened by main), -1 if none */

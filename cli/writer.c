@@ -171,6 +171,8 @@ static void handle_text(struct run *r, struct textitem *t)
             write_failed(r, t->fd, rc);
     }
     free(t);
+    atomic_fetch_sub_explicit(&r->live, 1, memory_order_release);
+    waker_kick(&r->wk);
 }
 
 static void handle_job(struct run *r, struct job *j)
@@ -252,8 +254,10 @@ void writer_text(struct run *r, int fd, const char *p, size_t n)
     t->fd = fd;
     t->len = n;
     memcpy(t->data, p, n);
+    atomic_fetch_add_explicit(&r->live, 1, memory_order_relaxed);
     if (crew_queue_put(r->outq, t) != 0) {
         (void)write_all(fd, p, n); /* the writer is gone: print it here */
         free(t);
+        atomic_fetch_sub_explicit(&r->live, 1, memory_order_relaxed);
     }
 }
