@@ -128,10 +128,11 @@ static void log_job(struct loop *L, struct job *j)
 /* Does the writer have anything to do with this job? */
 static bool has_output(const struct loop *L, const struct job *j)
 {
-    if (j->discard || L->o->out == OUT_UNGROUP)
+    if (j->discard)
         return false;
-    return L->o->results || L->o->verbose_out || outbuf_size(&j->out[0]) ||
-           outbuf_size(&j->out[1]);
+    if (L->o->results || L->o->verbose_out)
+        return true;
+    return L->o->out != OUT_UNGROUP && (outbuf_size(&j->out[0]) || outbuf_size(&j->out[1]));
 }
 
 /* Hands a finished job on, in print order: its joblog line, then to the
