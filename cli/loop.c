@@ -303,14 +303,23 @@ static void close_pipe(struct job *j, int k)
     j->fd[k] = -1;
 }
 
+/* Reads a job's pipe once, or (drain, after the exit) until it is empty,
+ * at most DRAIN_READS times: what the process wrote before it exited fits a
+ * pipe buffer (1 MiB at most, the kernel's pipe-max-size default), and a
+ * process it left behind that keeps writing must not keep the loop here. */
+#define DRAIN_READS (((1 << 20) / RBUF) + 1)
+
 static void read_pipe(struct loop *L, struct job *j, int k, bool drain)
 {
+    int reads = 0;
     while (j->fd[k] >= 0) {
         ssize_t n = read(j->fd[k], L->rbuf, RBUF);
         if (n > 0) {
             job_output(L, j, k, L->rbuf, (size_t)n);
             if (!drain)
                 return;
+            if (++reads == DRAIN_READS)
+                close_pipe(j, k);
         } else if (n < 0 && errno == EINTR) {
             continue;
         } else if (n < 0 && errno == EAGAIN && !drain) {

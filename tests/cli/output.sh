@@ -81,6 +81,16 @@ b" "$out"
 out=$(crew -t 'echo {}' ::: a 2>&1 >/dev/null)
 check "-t" "echo a" "$out"
 
+# A job is over when its process exits, even if it left a process behind
+# that holds its output open, or that keeps writing to it.
+out=$(timeout 120 "${WRAP[@]}" "$CREW_BIN" 'sleep 42.71 & echo hi {}' ::: 1; echo "rc=$?")
+check "background process holding the pipe" "hi 1
+rc=0" "$out"
+pkill -f '^sleep 42.71'
+out=$(timeout 120 "${WRAP[@]}" "$CREW_BIN" 'yes >&2 & echo done {}' ::: 1 2>/dev/null; echo "rc=$?")
+check "background process writing on" "done 1
+rc=0" "$out"
+
 # --dry-run runs nothing.
 out=$(crew --dry-run 'touch {}' ::: made)
 check "--dry-run prints" "touch made" "$out"
