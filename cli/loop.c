@@ -30,42 +30,6 @@
 #define CTL_SIG 0
 #define CTL_WAKE 1
 
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-
-static int pidfd_open_(pid_t pid)
-{
-    return (int)syscall(SYS_pidfd_open, pid, 0);
-}
-
-int loop_block_signals(sigset_t *orig_mask, bool *use_pidfd)
-{
-    const char *no = getenv("CREW_NO_PIDFD");
-    *use_pidfd = !(no && *no && strcmp(no, "0") != 0);
-    if (*use_pidfd) {
-        int fd = pidfd_open_(getpid());
-        if (fd < 0)
-            *use_pidfd = false;
-        else
-            close(fd);
-    }
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    if (!*use_pidfd)
-        sigaddset(&set, SIGCHLD);
-    /* Before any thread exists, so every thread inherits the mask and the
-     * signals reach only the signalfd. */
-    int rc = pthread_sigmask(SIG_BLOCK, &set, orig_mask);
-    /* A closed stdout must show up as EPIPE in the writer, not kill crew
-     * before it has stopped its jobs. */
-    signal(SIGPIPE, SIG_IGN);
-    return rc;
-}
-
 /* The running loop, for loop_kill_all (cli_fatal from any thread). */
 static struct loop *_Atomic current;
 
@@ -222,7 +186,7 @@ static void start_job(struct loop *L, struct job *j, int64_t now)
             ep_add(L, j->fd[k], ((uint64_t)s << 2) | (uint64_t)(k + 1));
     }
     if (L->use_pidfd) {
-        j->pidfd = pidfd_open_(pid);
+        j->pidfd = pidfd_open_fd(pid);
         if (j->pidfd < 0)
             cli_fatal("pidfd_open: %s", strerror(errno));
         ep_add(L, j->pidfd, (uint64_t)s << 2);

@@ -55,6 +55,9 @@ struct loop {
     char *rbuf;                /* scratch for reading pipes */
 };
 
+/* signals.c: pidfd_open(2), or -1 with errno (ENOSYS on old kernels). */
+int pidfd_open_fd(pid_t pid);
+
 /* loop.c: waits while the writer is too far behind (the records and
  * texts alive past the bound); a signal ends the wait early. */
 void loop_throttle(struct loop *L);
