@@ -4,7 +4,7 @@
 # spawn_floor.c), xargs -P2 -n1 and GNU parallel, all in the same run,
 # interleaved round by round.
 #
-#   bench/c1/run.sh [--quick] [--runs N]
+#   bench/c1/run.sh [--quick] [--runs N] [--mem-inputs N]
 #
 #   C1-true   N jobs of `true`, 2 slots: floor (serial), crew, crew -k,
 #             crew --joblog, xargs -P2 -n1, parallel, parallel -k   (ms_per_job)
@@ -12,7 +12,8 @@
 #             floor (serial spawn of echo), crew, crew -k, xargs, parallel (ms_per_job)
 #   C1-one    starting one job, the whole command each time (ms, median of R)
 #   C1-mem    peak RSS of crew with 1,000 and 1,000,000 inputs of `true` on
-#             stdin (peak_mb; --quick: 1,000 and 20,000); run once
+#             stdin (peak_mb; --quick: 1,000 and 20,000; or --mem-inputs N);
+#             run once; workloads C1-mem-1000 and C1-mem-<N>
 #
 # Full: N = 2,000, 5 rounds (the 1,000,000-input memory run alone takes
 # several minutes).  --quick: N = 200, 1 round, for the test command.
@@ -25,10 +26,12 @@ cd "$(dirname "$0")/../.."
 
 MODE=full
 RUNS=5
+MEM_ARG=""
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) MODE=quick ;;
     --runs) RUNS=$2; shift ;;
+    --mem-inputs) MEM_ARG=$2; shift ;;
     -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "c1/run.sh: unknown option $1" >&2; exit 2 ;;
     esac
@@ -39,6 +42,7 @@ if [ $MODE = quick ]; then
 else
     N=2000 ONE_REPS=30 MEM_BIG=1000000
 fi
+[ -n "$MEM_ARG" ] && MEM_BIG=$MEM_ARG
 
 BUILD=build/c1
 mkdir -p "$BUILD"
@@ -158,8 +162,8 @@ mem() { # workload inputs
     result "$1" crew peak_mb "$(awk -v k="$kb" 'BEGIN { printf "%.2f", k / 1024 }')" ok
 }
 if [ -x /usr/bin/time ]; then
-    mem C1-mem-1k 1000
-    mem "C1-mem-$([ $MODE = quick ] && echo 20k || echo 1m)" "$MEM_BIG"
+    mem C1-mem-1000 1000
+    mem "C1-mem-$MEM_BIG" "$MEM_BIG"
 else
     echo "NOTE peer=crew text=\"/usr/bin/time missing: no memory figures\""
 fi
