@@ -178,20 +178,25 @@ awk '
         if (!(k in seen)) { seen[k] = 1; order[++no] = k }
         unit[f["workload"]] = f["metric"]
     }
-    function median(k,   m, i, j, t, a) {
+    function sorted(k,   m, i, j, t) {
         m = n[k]
         for (i = 1; i <= m; i++) a[i] = v[k, i]
         for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+        return m
+    }
+    function median(k,   m) {
+        m = sorted(k)
         return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
     }
     END {
-        printf "%-12s %-12s %10s %8s  %s\n", "workload", "peer", "median", "runs", "ratio to floor"
+        printf "%-16s %-12s %10s %10s %10s %5s  %s\n", "workload", "peer", "median", "min", "max", "runs", "median / floor"
         for (o = 1; o <= no; o++) {
             split(order[o], p, SUBSEP)
             med = median(order[o])
+            lo = a[1]; hi = a[n[order[o]]]
             fk = p[1] SUBSEP "floor"
             ratio = (fk in n) && median(fk) > 0 ? sprintf("%.2fx", med / median(fk)) : "-"
-            printf "%-12s %-12s %10.4f %8d  %s\n", p[1], p[2], med, n[order[o]], ratio
+            printf "%-16s %-12s %10.4f %10.4f %10.4f %5d  %s\n", p[1], p[2], med, lo, hi, n[order[o]], ratio
         }
     }' "$RAW"
 exit $failed
