@@ -56,6 +56,10 @@ check "-u" "1
 2
 3" "$out"
 
+# --load with a limit far above any load runs everything.
+check "--load" "a
+b" "$(crew -k --load 100000 echo ::: a b)"
+
 # --delay spaces starts out (only checked to work, not timed).
 check "--delay" "a
 b" "$(crew -k --delay 0.05 echo ::: a b)"
