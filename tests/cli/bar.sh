@@ -39,4 +39,15 @@ check "eta drawn" "yes" "$(wait_until 60 shows 'ETA [0-9?]' && echo yes)"
 check "eta finished" "yes" "$(wait_until 120 test -s done.txt && echo yes)"
 check "output lines intact beside the eta" "$(seq 12 | sed 's/^/line-/')" \
     "$(wait_until 10 shows '^crew: 12 jobs' && pane | grep -E '^line-' )"
+
+# Ctrl-C typed in the terminal (SIGINT to the foreground process group):
+# crew stops its jobs, none is left, status 255.
+rm -f done.txt
+tm send-keys "clear; $crewcmd -j2 --bar sleep ::: 43.71 43.71 43.71; echo \$? >done.txt" Enter
+count2() { [ "$(pgrep -fc '^sleep 43.71')" -ge 2 ]; }
+check "ctrl-c: jobs running" "yes" "$(wait_until 60 count2 && echo yes)"
+tm send-keys C-c
+check "ctrl-c: crew ended" "yes" "$(wait_until 60 test -s done.txt && echo yes)"
+check "ctrl-c: status 255" "255" "$(cat done.txt)"
+check "ctrl-c: no job left" "yes" "$(wait_until 10 no_process '^sleep 43.71' && echo yes)"
 finish
