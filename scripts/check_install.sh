@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs crew into a scratch prefix and builds a small program against it
 # three ways: pkg-config with the shared library, pkg-config --static, and
-# CMake's find_package(crew).  Proves the install rules, crew.pc and the CMake
-# package work for a user.
+# CMake's find_package(crew), then runs the installed crew command.  Proves
+# the install rules, crew.pc and the CMake package work for a user.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-2}
@@ -53,4 +53,7 @@ CM
 cmake -S "$prefix/cmk" -B "$prefix/cmk/build" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$prefix/cmk/build" >/dev/null
 "$prefix/cmk/build/app"
+# The crew command and its man page.
+[ "$("$prefix/bin/crew" -k echo ::: a b | tr '\n' ' ')" = "a b " ]
+[ -f "$prefix/share/man/man1/crew.1" ]
 echo "install: ok"

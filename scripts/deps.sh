@@ -14,6 +14,14 @@ have pkg-config || need+=(pkg-config)
 have setarch || need+=(util-linux)
 have python3 || need+=(python3)
 have gnuplot || need+=(gnuplot-nox)
+# The crew command's tests and benchmark: GNU parallel (the reference it is
+# compared with), tmux (--bar in a real terminal), pgrep, xargs and
+# /usr/bin/time (C1's peers and memory figures).
+have parallel || need+=(parallel)
+have tmux || need+=(tmux)
+have pgrep || need+=(procps)
+have xargs || need+=(findutils)
+[ -x /usr/bin/time ] || need+=(time)
 for pair in glib-2.0/glib.h:libglib2.0-dev uv.h:libuv1-dev oneapi/tbb.h:libtbb-dev \
             concurrentqueue/blockingconcurrentqueue.h:libconcurrentqueue-dev; do
     [ -e "/usr/include/${pair%%:*}" ] || need+=("${pair##*:}")
