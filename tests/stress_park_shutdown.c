@@ -37,12 +37,18 @@ int main(int argc, char **argv)
         if (r % 4 == 3)
             nap_us((unsigned)(r % 40));
         crew_pool_stats s = stats_of(p);
-        if (s.workers_alive > 2 || s.workers_idle > 2)
-            bad++;
+        if (s.workers_alive > 2 || s.workers_idle > 2) {
+            if (bad++ < 5)
+                fprintf(stderr, "round %ld before shutdown: %u alive, %u idle\n", r,
+                        s.workers_alive, s.workers_idle);
+        }
         CHECK_OK(crew_pool_shutdown(p, true, false));
         s = stats_of(p);
-        if (s.workers_alive != 0 || s.workers_idle != 0)
-            bad++;
+        if (s.workers_alive != 0 || s.workers_idle != 0) {
+            if (bad++ < 5)
+                fprintf(stderr, "round %ld after shutdown: %u alive, %u idle\n", r,
+                        s.workers_alive, s.workers_idle);
+        }
         CHECK_EQ(atomic_load(&n), 2);
         CHECK_OK(crew_pool_destroy(p));
     }

@@ -20,6 +20,7 @@ static _Atomic uint64_t fault_count;
 static _Atomic bool fault_hit;
 static _Atomic unsigned fault_delay_us;
 static _Atomic unsigned fault_fail_us;
+static _Atomic unsigned fault_pause_us[CREW__PAUSE_POINTS];
 
 static void fault_set(unsigned kinds, uint64_t at, bool sticky)
 {
@@ -65,6 +66,19 @@ static void fault_sleep_us(unsigned us)
 {
     struct timespec ts = {us / 1000000, (long)(us % 1000000) * 1000};
     nanosleep(&ts, NULL);
+}
+
+void crew__fault_pause_set(unsigned point, unsigned us)
+{
+    if (point < CREW__PAUSE_POINTS)
+        atomic_store(&fault_pause_us[point], us);
+}
+
+void crew__fault_pause(unsigned point)
+{
+    unsigned us = atomic_load_explicit(&fault_pause_us[point], memory_order_relaxed);
+    if (us)
+        fault_sleep_us(us);
 }
 
 /* Counts a call of kind; true if this one must fail. */

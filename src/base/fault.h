@@ -49,6 +49,27 @@ void crew__fault_thread_delay(unsigned us);
  * work a public call queued before it met the failure gets time to run. */
 void crew__fault_fail_delay(unsigned us);
 
+/* Pause points: places in crew's code where a thread sleeps a while in a
+ * CREW_FAULTS build, to open a race window that is otherwise a few
+ * instructions wide.  crew__fault_pause_set(point, us) arms one (0: off).
+ *   CREW__PAUSE_RETIRE  a retiring worker, before it drops out of the live
+ *                       count and again after, before its last look for
+ *                       work: a task submitted in the first sleep is queued
+ *                       for it, one in the second finds no worker alive
+ *                       (fault_retire_order)
+ *   CREW__PAUSE_START   a submit that will start a thread for its own task,
+ *                       before it takes the pool's lock: a shutdown can
+ *                       run meanwhile (fault_shutdown_start) */
+enum { CREW__PAUSE_RETIRE, CREW__PAUSE_START, CREW__PAUSE_POINTS };
+void crew__fault_pause_set(unsigned point, unsigned us);
+
+#if defined(CREW_FAULTS)
+void crew__fault_pause(unsigned point);
+#define CREW__FAULT_PAUSE(point) crew__fault_pause(point)
+#else
+#define CREW__FAULT_PAUSE(point) ((void)0)
+#endif
+
 /* How often a worker blocked in a helping wait looks for work on its own
  * (pool.c, CREW__RECHECK_NS): a test lengthens it to show that a case does
  * not depend on that look. */

@@ -237,7 +237,8 @@ int crew__start_worker(crew_pool *p);
 #define CREW__NOT_STARTED (-1001)
 
 /* For a submit from outside, before it queues the entry (fn, arg)
- * (subring.h): if no worker is idle (parked or spinning) and fewer than
+ * (subring.h): if no worker is idle (parked or spinning), nothing is
+ * queued (one thread's tasks start in the order submitted) and fewer than
  * max_workers are available, starts one that runs the entry first -- the
  * submit that pays for a thread gets its task run on it, and a burst of
  * submits starts as many workers as it has tasks (Python's rule).  Returns

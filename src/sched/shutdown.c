@@ -181,6 +181,11 @@ int crew_pool_shutdown(crew_pool *p, bool wait, bool cancel_pending)
     atomic_fetch_or_explicit(&p->flags, CREW__P_SHUTDOWN | (cancel_pending ? CREW__P_CANCEL : 0),
                              memory_order_seq_cst);
     crew__inject_close(&p->inj);
+    /* A submit starting a thread for its own task checks the flags under
+     * p->lock (wake.c, start): after this it sees them, or its thread is
+     * one join_all finds. */
+    pthread_mutex_lock(&p->lock);
+    pthread_mutex_unlock(&p->lock);
     crew__pool_seal(p);
     if (cancel_pending)
         cancel_queued(p, false);

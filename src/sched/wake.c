@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "base/assert.h"
+#include "base/fault.h"
 #include "base/backoff.h"
 #include "base/fence.h"
 #include "base/platform.h"
@@ -107,7 +108,7 @@ static crew__worker *claim_slot(crew_pool *p)
 
 /* Starts a worker thread if fewer than max_workers are available; with a
  * first task (has_first), one that runs it before it looks for work.
- * After shutdown, only while work is queued (or for a first task): the
+ * After shutdown, only without a first task and while work is queued: the
  * queued tasks still run (or are dropped) by workers, and shutdown with
  * wait never leaves them to fewer workers than the pool may have.  Returns
  * 0 (started), CREW__NOT_STARTED (not needed), CREW_ETHREAD or CREW_ENOMEM.
@@ -115,14 +116,20 @@ static crew__worker *claim_slot(crew_pool *p)
 static int start(crew_pool *p, bool has_first, crew_task_fn fn, void *arg)
 {
     int rc = CREW__NOT_STARTED;
+    if (has_first)
+        CREW__FAULT_PAUSE(CREW__PAUSE_START);
     pthread_mutex_lock(&p->lock);
     uint64_t c = atomic_load_explicit(&p->counts, memory_order_seq_cst);
     unsigned avail = CREW__C_FIELD(c, CREW__C_ALIVE) - CREW__C_FIELD(c, CREW__C_BLOCK);
     if (avail >= p->max_workers)
         goto out;
-    if (!has_first &&
-        (atomic_load_explicit(&p->flags, memory_order_acquire) & (CREW__P_SHUTDOWN | CREW__P_BROKEN)) &&
-        !crew__work_visible(p))
+    uint32_t flags = atomic_load_explicit(&p->flags, memory_order_acquire);
+    /* No thread for a submit's own task once shutdown began: the submit
+     * queues it instead, where shutdown's handshakes decide whether it was
+     * accepted (the sealing of a ring, the closing of the injection
+     * queue).  Shutdown takes p->lock after setting the flag, so a thread
+     * started here before that is one its join sees. */
+    if ((flags & (CREW__P_SHUTDOWN | CREW__P_BROKEN)) && (has_first || !crew__work_visible(p)))
         goto out;
     crew__worker *w = claim_slot(p);
     if (!w) {
@@ -178,6 +185,11 @@ int crew__start_worker_for(crew_pool *p, crew_task_fn fn, void *arg)
     if (alive != 0 && (CREW__C_FIELD(c, CREW__C_SLEEP) != 0 ||
                        atomic_load_explicit(&p->spinning, memory_order_relaxed) != 0))
         return CREW__NOT_STARTED; /* an idle worker will take it */
+    /* Tasks queued before ours (a worker retiring as we look leaves them
+     * for a new one): the new thread takes the queue in order, not ours
+     * first -- one thread's tasks start in the order it submitted them. */
+    if (crew__work_visible(p))
+        return CREW__NOT_STARTED;
     int rc = start(p, true, fn, arg);
     if (rc == CREW__NOT_STARTED || rc == 0)
         return rc;

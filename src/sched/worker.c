@@ -30,6 +30,7 @@
 #include "base/backoff.h"
 #include "base/clock.h"
 #include "base/compiler.h"
+#include "base/fault.h"
 #include "base/fence.h"
 #include "base/platform.h"
 #include "sched/pool.h"
@@ -132,6 +133,48 @@ static bool unpark_self(crew__worker *w)
     return false;
 }
 
+/* A worker holds more than one thread's share of max_workers only while a
+ * blocked worker is replaced (wait.c); once that worker is back, the pool
+ * has one too many until someone leaves.  Whoever finds it so first, at a
+ * point where it holds no task, leaves: a worker between tasks with nothing
+ * of its own queued, an idle one, or one just woken.  Returns true if we
+ * dropped out of the ALIVE count (CAS: two that look at once do not both
+ * leave for one surplus).  A relaxed load: a surplus we miss is seen at
+ * our next look. */
+static bool retire_surplus(crew_pool *p)
+{
+    uint64_t c = atomic_load_explicit(&p->counts, memory_order_relaxed);
+    while (CREW__C_FIELD(c, CREW__C_ALIVE) - CREW__C_FIELD(c, CREW__C_BLOCK) > p->max_workers) {
+        if (atomic_compare_exchange_weak_explicit(&p->counts, &c, c - CREW__C_ALIVE,
+                                                  memory_order_seq_cst, memory_order_relaxed))
+            return true;
+    }
+    return false;
+}
+
+/* The cheap look the loop between tasks takes before retire_surplus. */
+static inline bool over_limit(crew_pool *p)
+{
+    uint64_t c = atomic_load_explicit(&p->counts, memory_order_relaxed);
+    return CREW__C_FIELD(c, CREW__C_ALIVE) - CREW__C_FIELD(c, CREW__C_BLOCK) > p->max_workers;
+}
+
+/* Owner: nothing in our deque or batch (tasks there would wait for a
+ * thief if we left). */
+static bool holds_nothing(crew__worker *w)
+{
+    return crew__deque_size_hint(&w->dq) <= 0 && crew__batch_empty_owner(&w->batch);
+}
+
+/* After leaving with work perhaps queued (a wake meant for it, or a task
+ * pushed while we were deciding): let an idle worker take it. */
+static void pass_on(crew_pool *p)
+{
+    crew__fence_heavy();
+    if (crew__work_visible(p))
+        crew__pool_notify(p);
+}
+
 /* Called when w found no work.  Spins, parks, or decides to exit. */
 static int idle(crew__worker *w, crew__task **found, bool holding_spin)
 {
@@ -154,15 +197,13 @@ static int idle(crew__worker *w, crew__task **found, bool holding_spin)
         sched_yield();
         return IDLE_CONTINUE;
     }
-    uint64_t c = atomic_load_explicit(&p->counts, memory_order_relaxed);
     /* More workers than allowed (a blocked one came back): retire now. */
-    if (!holding_spin &&
-        CREW__C_FIELD(c, CREW__C_ALIVE) - CREW__C_FIELD(c, CREW__C_BLOCK) > p->max_workers) {
-        uint64_t want = c - CREW__C_ALIVE;
-        if (atomic_compare_exchange_strong_explicit(&p->counts, &c, want, memory_order_seq_cst,
-                                                    memory_order_relaxed))
-            return IDLE_RETIRED; /* ALIVE already dropped by the CAS */
+    if (retire_surplus(p)) {
+        if (holding_spin)
+            crew__spinning_dec(p);
+        return IDLE_RETIRED;
     }
+    uint64_t c;
 
     /* Spin phase: a few rounds of looking, if not too many spin already.
      * A new worker arrives here still counted as spinning (holding_spin). */
@@ -210,7 +251,9 @@ static int idle(crew__worker *w, crew__task **found, bool holding_spin)
              * alive, not started anyone.  seq_cst RMW then seq_cst loads:
              * the Dekker pattern again, against the submitter's push and
              * its load of counts. */
+            CREW__FAULT_PAUSE(CREW__PAUSE_RETIRE);
             c = crew__counts_sub(p, CREW__C_ALIVE);
+            CREW__FAULT_PAUSE(CREW__PAUSE_RETIRE);
             crew__fence_heavy();
             /* Also during shutdown: queued work must run (or be dropped)
              * before the last worker leaves. */
@@ -225,6 +268,13 @@ static int idle(crew__worker *w, crew__task **found, bool holding_spin)
             }
             return IDLE_RETIRED;
         }
+    }
+    /* Woken.  If we are one too many (a blocked worker came back while we
+     * slept), leave, and pass the wake on: the task it was for goes to
+     * another idle worker or waits for a busy one. */
+    if (retire_surplus(p)) {
+        pass_on(p);
+        return IDLE_RETIRED;
     }
     return IDLE_CONTINUE;
 }
@@ -276,6 +326,13 @@ void *crew__worker_main(void *arg)
      * until we either find work or go idle, so no submit in between starts a
      * second thread for the task we are about to take. */
     for (;;) {
+        /* Between tasks: one too many, and nothing of our own queued? */
+        if (CREW__UNLIKELY(over_limit(p)) && !holding_spin && holds_nothing(w) &&
+            retire_surplus(p)) {
+            pass_on(p);
+            why = IDLE_RETIRED;
+            break;
+        }
         crew__task *t = crew__find_work(w, NULL);
         if (t && holding_spin) {
             holding_spin = false;
