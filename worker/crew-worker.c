@@ -48,18 +48,20 @@ static long long payload_number(const void *in, size_t n)
     return errno || *end || v < 0 ? -1 : v;
 }
 
+/* Payload "ms[:tag]": sleeps ms milliseconds; the result is the payload. */
 static int task_sleep_ms(const void *in, size_t n, crew_remote_out *out, void *ctx)
 {
     (void)ctx;
-    long long ms = payload_number(in, n);
+    const char *colon = memchr(in, ':', n);
+    long long ms = payload_number(in, colon ? (size_t)(colon - (const char *)in) : n);
     if (ms < 0) {
-        crew_remote_out_printf(out, "sleep-ms: the payload must be a number of milliseconds");
+        crew_remote_out_printf(out, "sleep-ms: the payload must be ms[:tag]");
         return 22;
     }
     struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) && errno == EINTR)
         ;
-    return 0;
+    return crew_remote_out_write(out, in, n) ? 1 : 0;
 }
 
 /* Burns CPU for the payload's milliseconds (a CPU-bound job). */

@@ -48,7 +48,7 @@ static void send_cancels(crew_remote_client *c)
     for (;;) {
         size_t n = 0;
         pthread_mutex_lock(&c->map_mu);
-        if (c->sub.rc) {
+        if (c->sub.rc && c->ncancels) {
             n = c->ncancels < 64 ? c->ncancels : 64;
             c->ncancels -= n;
             memcpy(batch, c->cancels + c->ncancels, n * sizeof *batch);

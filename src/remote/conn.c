@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,22 +84,45 @@ int crew__conn_append(crew__conn *c, crew__args *a)
     return 0;
 }
 
+/* Flushes the output buffer.  A write to a connection the server closed
+ * raises SIGPIPE, which would kill a program that did not ignore it: the
+ * signal is blocked in this thread while writing, and one it raised is
+ * taken back (sigtimedwait) unless it was pending already. */
+static int write_all(crew__conn *c)
+{
+    sigset_t pipe_set, old, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigpending(&pending);
+    bool was_pending = sigismember(&pending, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    int done = 0, rc = REDIS_OK;
+    while (!done && rc == REDIS_OK)
+        rc = redisBufferWrite(c->rc, &done);
+    if (rc != REDIS_OK && !was_pending) {
+        struct timespec zero = {0, 0};
+        sigpending(&pending);
+        if (sigismember(&pending, SIGPIPE))
+            sigtimedwait(&pipe_set, NULL, &zero);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
 int crew__conn_reply(crew__conn *c, redisReply **reply, int64_t deadline_ns, int wakefd)
 {
     *reply = NULL;
     if (!c->rc)
         return CREW_ECONN;
     void *r = NULL;
-    int done = 0;
     if (redisGetReplyFromReader(c->rc, &r) != REDIS_OK)
         goto fail;
     if (r) {
         *reply = r;
         return 0;
     }
-    while (!done)
-        if (redisBufferWrite(c->rc, &done) != REDIS_OK)
-            goto fail;
+    if (write_all(c) != REDIS_OK)
+        goto fail;
     for (;;) {
         if (redisGetReplyFromReader(c->rc, &r) != REDIS_OK)
             goto fail;

@@ -260,7 +260,7 @@ static inline int rh_start(rh_server *s, const rh_opts *o)
             s->o.tcp ? s->port : 0, s->sock, s->dir, s->dir,
             s->o.fsync_always ? "always" : "everysec", s->o.policy ? s->o.policy : "noeviction");
     if (s->o.password)
-        fprintf(f, "requirepass %s\n", s->o.password);
+        fprintf(f, "requirepass \"%s\"\n", s->o.password);
     if (s->o.acl_user)
         fprintf(f, "%s\n", s->o.acl_user);
     fclose(f);
@@ -287,6 +287,19 @@ static inline long long rh_int(redisContext *c, const char *fmt, ...)
     redisReply *r = redisvCommand(c, fmt, ap);
     va_end(ap);
     long long v = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+    if (r)
+        freeReplyObject(r);
+    return v;
+}
+
+/* The number of pending entries of stream key's group "crew" (-1 on error). */
+static inline long long rh_pending(redisContext *c, const char *key)
+{
+    redisReply *r = redisCommand(c, "XPENDING %s crew", key);
+    long long v = r && r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
+                          r->element[0]->type == REDIS_REPLY_INTEGER
+                      ? r->element[0]->integer
+                      : -1;
     if (r)
         freeReplyObject(r);
     return v;

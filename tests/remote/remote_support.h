@@ -117,6 +117,17 @@ static inline int rt_result(crew_future *f, int *status, char *text, size_t cap)
     return rc;
 }
 
+/* Did every one of n counters reach exactly 1?  (Per-future done
+ * callback counts: a future is DONE before its callbacks have run, so
+ * poll this before checking it.) */
+static inline bool rt_all_once(atomic_int *done, long n)
+{
+    for (long i = 0; i < n; i++)
+        if (atomic_load(&done[i]) != 1)
+            return false;
+    return true;
+}
+
 static inline void rt_log(int level, const char *msg, void *ctx)
 {
     (void)ctx;
