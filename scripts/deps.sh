@@ -18,6 +18,12 @@ for pair in glib-2.0/glib.h:libglib2.0-dev uv.h:libuv1-dev oneapi/tbb.h:libtbb-d
             concurrentqueue/blockingconcurrentqueue.h:libconcurrentqueue-dev; do
     [ -e "/usr/include/${pair%%:*}" ] || need+=("${pair##*:}")
 done
+# crew-remote (src/remote/) and its tests: hiredis and a redis-server the
+# tests start themselves; its benchmark's peers: Celery and RQ (Python).
+[ -e /usr/include/hiredis/hiredis.h ] || need+=(libhiredis-dev)
+have redis-server || need+=(redis-server)
+/usr/bin/python3 -c 'import celery' 2>/dev/null || need+=(python3-celery)
+/usr/bin/python3 -c 'import rq' 2>/dev/null || need+=(python3-rq)
 # libgomp ships with gcc; the TSan/ASan runtimes with gcc too (libtsan2, libasan8).
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then

@@ -64,6 +64,8 @@ static int task_sleep_ms(const void *in, size_t n, crew_remote_out *out, void *c
     return crew_remote_out_write(out, in, n) ? 1 : 0;
 }
 
+static _Thread_local volatile unsigned long g_sink; /* spin-ms's work goes somewhere */
+
 /* Burns CPU for the payload's milliseconds (a CPU-bound job). */
 static int task_spin_ms(const void *in, size_t n, crew_remote_out *out, void *ctx)
 {
@@ -75,10 +77,9 @@ static int task_spin_ms(const void *in, size_t n, crew_remote_out *out, void *ct
     }
     struct timespec t0, t;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    volatile unsigned long x = 0;
     do {
         for (int i = 0; i < 10000; i++)
-            x += (unsigned long)i;
+            g_sink += (unsigned long)i;
         clock_gettime(CLOCK_MONOTONIC, &t);
     } while ((t.tv_sec - t0.tv_sec) * 1000LL + (t.tv_nsec - t0.tv_nsec) / 1000000 < ms);
     return 0;
