@@ -9,11 +9,8 @@
  * one of them may then be in Redis twice, which at-least-once allows and
  * the client's dedup (first result wins) hides.
  *
- * Each future carries a done callback (on_done) that notices a
- * crew_future_cancel: it takes the job out of the tables and queues its
- * stream id for the CANCEL script, sent by whoever holds the submit lock
- * next (crew__client_flush_cancels), so crew_future_cancel never waits on
- * the network.  See README.md, "Cancellation".
+ * Each future carries a done callback (crew__client_on_done, in
+ * client_cancel.c) that notices a crew_future_cancel.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,123 +22,6 @@
 #include "client.h"
 
 #define RELAXED memory_order_relaxed
-
-/* ---- tables ------------------------------------------------------------------- */
-
-/* Takes the job of f out of both tables [M held].  true (and *seq, *ms,
- * *sseq) if it was there: the caller now owns the tables' reference. */
-static bool take_by_future(crew_remote_client *c, crew_future *f, crew__rec *out)
-{
-    crew__rec byf;
-    if (!crew__idmap_del(&c->by_fut, (uint64_t)(uintptr_t)f, &byf))
-        return false;
-    return crew__idmap_del(&c->by_seq, byf.a, out);
-}
-
-/* ---- cancels ------------------------------------------------------------------- */
-
-/* Sends the queued cancels [S held].  Leaves them queued when the
- * connection is down: the next submit, after reconnecting, sends them. */
-static void send_cancels(crew_remote_client *c)
-{
-    crew__cancel_item batch[64];
-    for (;;) {
-        size_t n = 0;
-        pthread_mutex_lock(&c->map_mu);
-        if (c->sub.rc && c->ncancels) {
-            n = c->ncancels < 64 ? c->ncancels : 64;
-            c->ncancels -= n;
-            memcpy(batch, c->cancels + c->ncancels, n * sizeof *batch);
-        }
-        pthread_mutex_unlock(&c->map_mu);
-        if (n == 0)
-            return;
-        size_t sent = 0, answered = 0;
-        for (; sent < n; sent++) {
-            char id[CREW__ID_MAX];
-            int len = snprintf(id, sizeof id, "%llu-%llu", (unsigned long long)batch[sent].ms,
-                               (unsigned long long)batch[sent].seq);
-            crew__script_begin(&c->sub, &c->args, CREW__S_CANCEL, 1);
-            crew__args_str(&c->args, c->keys.jobs);
-            crew__args_str(&c->args, CREW__GROUP);
-            crew__args_copy(&c->args, id, (size_t)len);
-            if (crew__conn_append(&c->sub, &c->args))
-                break;
-        }
-        int64_t deadline = crew_now_ns() + c->o.io_timeout_ns;
-        for (; answered < sent; answered++) {
-            redisReply *r;
-            if (crew__conn_reply(&c->sub, &r, deadline, -1))
-                break;
-            if (r->type == REDIS_REPLY_INTEGER && r->integer == 1)
-                atomic_fetch_add_explicit(&c->cancels_removed, 1, RELAXED);
-            else
-                atomic_fetch_add_explicit(&c->cancels_too_late, 1, RELAXED);
-            freeReplyObject(r);
-        }
-        if (answered < n) { /* connection lost: queue the rest again */
-            pthread_mutex_lock(&c->map_mu);
-            for (size_t i = answered; i < n; i++) {
-                if (c->ncancels < c->cancels_cap)
-                    c->cancels[c->ncancels++] = batch[i];
-            }
-            pthread_mutex_unlock(&c->map_mu);
-            return;
-        }
-    }
-}
-
-void crew__client_flush_cancels(crew_remote_client *c, bool locked)
-{
-    if (locked) {
-        send_cancels(c);
-        return;
-    }
-    /* Whoever holds the lock sends them before it unlocks; after our own
-     * unlock, look again for cancels queued while we held it. */
-    for (;;) {
-        if (pthread_mutex_trylock(&c->submit_mu))
-            return;
-        send_cancels(c);
-        pthread_mutex_unlock(&c->submit_mu);
-        pthread_mutex_lock(&c->map_mu);
-        bool more = c->ncancels > 0 && c->sub.rc;
-        pthread_mutex_unlock(&c->map_mu);
-        if (!more)
-            return;
-    }
-}
-
-/* Every remote future's done callback: acts only on a cancel. */
-static void on_done(crew_future *f, void *ctx)
-{
-    if (!crew_future_cancelled(f))
-        return;
-    crew_remote_client *c = ctx;
-    crew__rec r;
-    pthread_mutex_lock(&c->map_mu);
-    bool mine = take_by_future(c, f, &r);
-    if (mine) {
-        c->busy++;
-        if (r.a && c->ncancels == c->cancels_cap) {
-            size_t cap = c->cancels_cap ? 2 * c->cancels_cap : 64;
-            crew__cancel_item *q = realloc(c->cancels, cap * sizeof *q);
-            if (q)
-                c->cancels = q, c->cancels_cap = cap;
-        }
-        if (r.a && c->ncancels < c->cancels_cap) /* r.a == 0: no stream id known */
-            c->cancels[c->ncancels++] = (crew__cancel_item){r.a, r.b};
-    }
-    pthread_mutex_unlock(&c->map_mu);
-    if (!mine)
-        return; /* completed meanwhile, or taken by crew_remote_cancel / destroy */
-    crew_future_release(f); /* the tables' reference; crew_future_cancel holds its own */
-    crew__client_flush_cancels(c, false);
-    pthread_mutex_lock(&c->map_mu);
-    if (--c->busy == 0)
-        pthread_cond_broadcast(&c->map_cv);
-    pthread_mutex_unlock(&c->map_mu);
-}
 
 /* ---- create ---------------------------------------------------------------------- */
 
@@ -295,7 +175,7 @@ int crew_remote_submit_many(crew_remote_client *c, const crew_remote_job *jobs, 
         p[i].rc = check_job(c, &jobs[i]);
         if (!p[i].rc && outs) {
             p[i].rc = crew_future_create(&p[i].f, free);
-            if (!p[i].rc && (p[i].rc = crew_future_add_done_callback(p[i].f, on_done, c))) {
+            if (!p[i].rc && (p[i].rc = crew_future_add_done_callback(p[i].f, crew__client_on_done, c))) {
                 crew_future_release(p[i].f); /* no callback was added: nothing to run */
                 p[i].f = NULL;
             }
@@ -379,53 +259,6 @@ int crew_remote_submit(crew_remote_client *c, const char *task, const void *payl
     return crew_remote_submit_job(c, &j, out);
 }
 
-/* ---- the strict cancel --------------------------------------------------------------- */
-
-int crew_remote_cancel(crew_remote_client *c, crew_future *f)
-{
-    if (!c || !f)
-        return CREW_EINVAL;
-    pthread_mutex_lock(&c->map_mu);
-    crew__rec *byf = crew__idmap_get(&c->by_fut, (uint64_t)(uintptr_t)f);
-    crew__rec *bys = byf ? crew__idmap_get(&c->by_seq, byf->a) : NULL;
-    uint64_t ms = bys ? bys->a : 0, sseq = bys ? bys->b : 0;
-    pthread_mutex_unlock(&c->map_mu);
-    if (!bys)
-        return crew_future_done(f) ? CREW_ESTATE : CREW_EINVAL;
-    char id[CREW__ID_MAX];
-    int len = snprintf(id, sizeof id, "%llu-%llu", (unsigned long long)ms, (unsigned long long)sseq);
-    pthread_mutex_lock(&c->submit_mu);
-    int rc = crew__conn_ensure(&c->sub, crew_now_ns() + c->o.retry_timeout_ns, &c->closing);
-    redisReply *r = NULL;
-    if (!rc) {
-        crew__script_begin(&c->sub, &c->args, CREW__S_CANCEL, 1);
-        crew__args_str(&c->args, c->keys.jobs);
-        crew__args_str(&c->args, CREW__GROUP);
-        crew__args_copy(&c->args, id, (size_t)len);
-        rc = crew__script_call(&c->sub, &c->args, &r);
-    }
-    crew__client_flush_cancels(c, true);
-    pthread_mutex_unlock(&c->submit_mu);
-    if (rc)
-        return rc;
-    bool removed = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
-    freeReplyObject(r);
-    if (!removed) {
-        atomic_fetch_add_explicit(&c->cancels_too_late, 1, RELAXED);
-        return CREW_ESTATE;
-    }
-    atomic_fetch_add_explicit(&c->cancels_removed, 1, RELAXED);
-    crew__rec taken;
-    pthread_mutex_lock(&c->map_mu);
-    bool mine = take_by_future(c, f, &taken);
-    pthread_mutex_unlock(&c->map_mu);
-    if (!mine)
-        return CREW_ESTATE; /* a result (of an earlier copy) got there first */
-    bool ok = crew_future_cancel(f); /* on_done finds nothing to do */
-    crew_future_release(f);          /* the tables' reference */
-    return ok ? 0 : CREW_ESTATE;
-}
-
 /* ---- stats, destroy ---------------------------------------------------------------------- */
 
 int crew_remote_client_get_stats(crew_remote_client *c, crew_remote_client_stats *s)
@@ -470,7 +303,7 @@ int crew_remote_client_destroy(crew_remote_client *c)
     for (size_t i = 0; i < n; i++) {
         crew__rec r;
         pthread_mutex_lock(&c->map_mu);
-        bool mine = !crew_future_cancelled(fs[i]) && take_by_future(c, fs[i], &r);
+        bool mine = !crew_future_cancelled(fs[i]) && crew__client_take(c, fs[i], &r);
         pthread_mutex_unlock(&c->map_mu);
         if (mine) {
             crew_future_set_error(fs[i], CREW_ESHUTDOWN, NULL); /* CREW_ESTATE if cancelled now */
@@ -487,7 +320,7 @@ int crew_remote_client_destroy(crew_remote_client *c)
         for (size_t i = 0; c->by_seq.slot && i <= c->by_seq.mask && !f; i++)
             if (c->by_seq.slot[i].key && !crew_future_cancelled(c->by_seq.slot[i].f))
                 f = c->by_seq.slot[i].f;
-        bool mine = f && take_by_future(c, f, &r);
+        bool mine = f && crew__client_take(c, f, &r);
         pthread_mutex_unlock(&c->map_mu);
         if (!mine)
             break;

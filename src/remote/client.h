@@ -53,8 +53,15 @@ struct crew_remote_client {
 /* client_read.c: the result thread's body. */
 void *crew__client_reader(void *arg);
 
-/* client.c: sends the queued cancels if the submit lock is free (or held
- * by the caller: locked == true). */
+/* client_cancel.c */
+/* Sends the queued cancels if the submit lock is free (or held by the
+ * caller: locked == true). */
 void crew__client_flush_cancels(crew_remote_client *c, bool locked);
+/* Every remote future's done callback (ctx: the client): acts on a cancel. */
+void crew__client_on_done(crew_future *f, void *ctx);
+/* Takes the job of f out of both tables [map_mu held].  true (and *out,
+ * the by-seq record) if it was there: the caller now owns the tables'
+ * reference on f. */
+bool crew__client_take(crew_remote_client *c, crew_future *f, crew__rec *out);
 
 #endif

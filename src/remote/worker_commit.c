@@ -313,20 +313,25 @@ void *crew__committer(void *arg)
                 next_promote = crew_now_ns();
             n = 0;
         }
+        /* The periodic steps run whenever the connection is up, even while
+         * commits fail (Redis out of memory, say): the held jobs' leases
+         * must not lapse meanwhile. */
         now = crew_now_ns();
-        if (!rc && now >= next_extend) {
+        if (w->commit.rc && now >= next_extend) {
             extend_leases(w, &a);
             next_extend = now + w->o.lease_ns / 3;
         }
-        if (!rc && now >= next_promote) {
+        if (w->commit.rc && now >= next_promote) {
             int64_t next_ms = -1;
-            rc = crew__promote(w, &w->commit, &next_ms);
+            int prc = crew__promote(w, &w->commit, &next_ms);
             int64_t wait = next_ms >= 0 && next_ms * MS < PROMOTE_EVERY ? next_ms * MS : PROMOTE_EVERY;
             next_promote = now + wait;
+            rc = rc ? rc : prc;
         }
-        if (!rc && now >= next_keep) {
-            rc = crew__keep(w, &w->commit);
+        if (w->commit.rc && now >= next_keep) {
+            int krc = crew__keep(w, &w->commit);
             next_keep = now + KEEP_EVERY;
+            rc = rc ? rc : krc;
         }
         if (n) { /* not committed (no connection): put back */
             pthread_mutex_lock(&w->mu);

@@ -41,7 +41,11 @@ int main(void)
     rh_server s;
     rh_opts ro = {.password = "s3cret pass", .tcp = true,
                   .acl_user = "user alice on >alice-pw ~* &* +@all\n"
-                              "user bob on >bob-pw ~crew:* &* +@all -config"};
+                              "user bob on >bob-pw ~crew:* &* +@all -config\n"
+                              /* the least a client and a worker need (docs/REMOTE.md) */
+                              "user app on >app-pw ~crew:* -@all +@connection +@stream "
+                              "+@scripting +zadd +zrangebyscore +zrem +zrange +set +exists "
+                              "+pexpire +time +info +config|get"};
     if (rh_start(&s, &ro))
         return 1;
     unsetenv("CREW_REDIS_PASSWORD");
@@ -113,6 +117,34 @@ int main(void)
     CHECK_OK(rt_result(f, NULL, text, sizeof text));
     crew_future_release(f);
     CHECK_OK(inproc_stop(&ip));
+    CHECK_OK(crew_remote_client_destroy(c));
+
+    /* The documented least-privilege ACL user runs everything: a worker
+     * (commits, leases, retries, housekeeping) and a client (submit,
+     * results, cancel). */
+    snprintf(url, sizeof url, "redis://app:app-pw@127.0.0.1:%d", s.port);
+    o.password = NULL;
+    o.queue = "acl";
+    o.lease_ns = 300 * MS;
+    CHECK_OK(inproc_start(&ip, url, &o, reg, NULL));
+    CHECK_OK(crew_remote_client_create(&c, url, &o));
+    crew_remote_job rj = {.task = "no-such", .retries = 1, .backoff_ms = 1};
+    CHECK_OK(crew_remote_submit_job(c, &rj, &f)); /* dead letter */
+    int status = 0;
+    CHECK_RC(rt_result(f, &status, NULL, 0), CREW_ETASK);
+    CHECK_EQ(status, CREW_ENOTASK);
+    crew_future_release(f);
+    crew_future *pend;
+    CHECK_OK(crew_remote_submit(c, "echo", "acl", 3, &f));
+    CHECK_OK(rt_result(f, NULL, text, sizeof text));
+    crew_future_release(f);
+    CHECK_OK(inproc_stop(&ip)); /* nobody serves: a cancel removes the job */
+    CHECK_OK(crew_remote_submit(c, "echo", "x", 1, &pend));
+    CHECK_OK(crew_remote_cancel(c, pend));
+    crew_future_release(pend);
+    crew_remote_client_stats cst;
+    CHECK_OK(crew_remote_client_get_stats(c, &cst));
+    CHECK_EQ(cst.cancels_removed, 1);
     CHECK_OK(crew_remote_client_destroy(c));
     kill(pid, SIGTERM);
     st = rh_wait_pid(pid, 20000);
