@@ -24,7 +24,8 @@
 #define READ_COUNT 256 /* entries per read (each holds a batch of results) */
 
 typedef struct done_item {
-    crew_future *f;
+    uint64_t seq;
+    crew_future *f; /* set once the seq is found in the tables */
     int32_t status;
     const unsigned char *bytes;
     uint32_t len;
@@ -76,9 +77,8 @@ static void handle_entries(crew_remote_client *c, const redisReply *entries)
                 continue;
             const unsigned char *p = (const unsigned char *)val->str, *end = p + val->len;
             while (p < end) {
-                done_item d;
-                uint64_t seq;
-                if (crew__rec_get(&p, end, &seq, &d.status, &d.bytes, &d.len))
+                done_item d = {0};
+                if (crew__rec_get(&p, end, &d.seq, &d.status, &d.bytes, &d.len))
                     break; /* a damaged blob: its remaining records are lost */
                 if (n == cap) {
                     size_t ncap = cap ? 2 * cap : 256;
@@ -87,7 +87,6 @@ static void handle_entries(crew_remote_client *c, const redisReply *entries)
                         break;
                     items = q, cap = ncap;
                 }
-                d.f = (crew_future *)(uintptr_t)seq; /* the seq until looked up */
                 items[n++] = d;
             }
         }
@@ -97,8 +96,7 @@ static void handle_entries(crew_remote_client *c, const redisReply *entries)
     pthread_mutex_lock(&c->map_mu);
     for (size_t i = 0; i < n; i++) {
         crew__rec r;
-        uint64_t seq = (uint64_t)(uintptr_t)items[i].f;
-        if (seq && crew__idmap_del(&c->by_seq, seq, &r)) {
+        if (items[i].seq && crew__idmap_del(&c->by_seq, items[i].seq, &r)) {
             crew__idmap_del(&c->by_fut, (uint64_t)(uintptr_t)r.f, NULL);
             items[found] = items[i];
             items[found++].f = r.f;

@@ -366,11 +366,20 @@ static void test_malformed(crew_remote_client *c, redisContext *raw)
     crew_future_release(f);
 }
 
-/* Acknowledged jobs are trimmed away; pending ones never are. */
+/* Acknowledged jobs are trimmed away; pending ones never are.  The
+ * client's results stream expires result_ttl after its last result. */
 static void test_trim(redisContext *raw)
 {
     POLL_NS(rh_int(raw, "XLEN crew:{basic}:jobs") < 150, 10000 * MS);
     CHECK(rh_int(raw, "XLEN crew:{basic}:jobs") < 150);
+    redisReply *k = redisCommand(raw, "KEYS crew:{basic}:res:*");
+    CHECK(k && k->type == REDIS_REPLY_ARRAY && k->elements >= 1);
+    for (size_t i = 0; k && i < k->elements; i++) {
+        long long ttl = rh_int(raw, "PTTL %s", k->element[i]->str);
+        CHECK(ttl > 0 && ttl <= 60000);
+    }
+    if (k)
+        freeReplyObject(k);
 }
 
 int main(void)
@@ -389,6 +398,7 @@ int main(void)
     o.threads = 2;
     o.max_payload = 4096;
     o.max_result = 8192;
+    o.result_ttl_ns = 60000 * MS;
     inproc w;
     CHECK_OK(inproc_start(&w, s.url, &o, reg, NULL));
     crew_remote_options co = rt_opts("basic");
