@@ -366,6 +366,37 @@ static void test_malformed(crew_remote_client *c, redisContext *raw)
     crew_future_release(f);
 }
 
+/* A payload and a result of the default limit (1 MiB) go through whole;
+ * a worker asked to stop before it serves returns at once. */
+static void test_big(const char *url)
+{
+    crew_remote_options o = rt_opts("big");
+    inproc w;
+    CHECK_OK(inproc_start(&w, url, &o, reg, NULL));
+    crew_remote_client *c;
+    CHECK_OK(crew_remote_client_create(&c, url, &o));
+    size_t n = 1u << 20;
+    unsigned char *big = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        big[i] = (unsigned char)(i * 131 + 7);
+    crew_future *f;
+    CHECK_OK(crew_remote_submit(c, "echo", big, n, &f));
+    void *r = NULL;
+    CHECK_OK(crew_future_result_timed(f, &r, NULL, 20000 * MS));
+    CHECK(rt_size(r) == n && !memcmp(((crew_remote_bytes *)r)->data, big, n));
+    crew_future_release(f);
+    CHECK_RC(crew_remote_submit(c, "echo", big, n + 1, &f), CREW_ETOOBIG);
+    free(big);
+    CHECK_OK(crew_remote_client_destroy(c));
+    CHECK_OK(inproc_stop(&w));
+    crew_remote_worker *idle;
+    CHECK_OK(crew_remote_worker_create(&idle, url, &o));
+    CHECK_OK(crew_remote_worker_register(idle, "echo", rt_echo, NULL));
+    crew_remote_worker_stop(idle);
+    CHECK_OK(crew_remote_worker_serve(idle));
+    CHECK_OK(crew_remote_worker_destroy(idle));
+}
+
 /* Acknowledged jobs are trimmed away; pending ones never are.  The
  * client's results stream expires result_ttl after its last result. */
 static void test_trim(redisContext *raw)
@@ -411,6 +442,7 @@ int main(void)
     test_mixed(c);
     test_malformed(c, raw);
     test_trim(raw);
+    test_big(s.url);
     crew_remote_client_stats cs;
     CHECK_OK(crew_remote_client_get_stats(c, &cs));
     CHECK_EQ(cs.in_flight, 0);
