@@ -330,6 +330,8 @@ int crew_remote_client_destroy(crew_remote_client *c)
     pthread_mutex_lock(&c->map_mu);
     while (c->by_seq.count > 0 || c->busy > 0)
         pthread_cond_wait(&c->map_cv, &c->map_mu);
+    CREW__CHECK(c->by_fut.count == 0 && crew__idmap_valid(&c->by_seq) &&
+                crew__idmap_valid(&c->by_fut));
     pthread_mutex_unlock(&c->map_mu);
     crew__conn_drop(&c->sub);
     crew__conn_drop(&c->rd);

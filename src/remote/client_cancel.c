@@ -24,7 +24,9 @@ bool crew__client_take(crew_remote_client *c, crew_future *f, crew__rec *out)
     crew__rec byf;
     if (!crew__idmap_del(&c->by_fut, (uint64_t)(uintptr_t)f, &byf))
         return false;
-    return crew__idmap_del(&c->by_seq, byf.a, out);
+    bool both = crew__idmap_del(&c->by_seq, byf.a, out);
+    CREW__CHECK(both && out->f == f); /* the tables hold the same jobs */
+    return both;
 }
 
 /* ---- cancels ------------------------------------------------------------------- */

@@ -97,7 +97,9 @@ static void handle_entries(crew_remote_client *c, const redisReply *entries)
     for (size_t i = 0; i < n; i++) {
         crew__rec r;
         if (items[i].seq && crew__idmap_del(&c->by_seq, items[i].seq, &r)) {
-            crew__idmap_del(&c->by_fut, (uint64_t)(uintptr_t)r.f, NULL);
+            bool both = crew__idmap_del(&c->by_fut, (uint64_t)(uintptr_t)r.f, NULL);
+            CREW__CHECK(both);
+            (void)both;
             items[found] = items[i];
             items[found++].f = r.f;
         }

@@ -99,3 +99,19 @@ bool crew__idmap_del(crew__idmap *m, uint64_t key, crew__rec *out)
     m->count--;
     return true;
 }
+
+bool crew__idmap_valid(const crew__idmap *m)
+{
+    if (!m->slot)
+        return m->count == 0;
+    size_t keys = 0;
+    for (size_t j = 0; j <= m->mask; j++) {
+        if (!m->slot[j].key)
+            continue;
+        keys++;
+        for (size_t k = hash(m->slot[j].key) & m->mask; k != j; k = (k + 1) & m->mask)
+            if (!m->slot[k].key)
+                return false; /* a hole between the key's home and the key */
+    }
+    return keys == m->count && 2 * m->count <= m->mask + 1;
+}

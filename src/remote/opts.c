@@ -306,3 +306,9 @@ int64_t crew__wall_ms(void)
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+void crew__check_failed(const char *what, const char *file, int line)
+{
+    fprintf(stderr, "crew-remote: internal check failed: %s (%s:%d)\n", what, file, line);
+    abort();
+}

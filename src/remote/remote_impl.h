@@ -32,6 +32,15 @@
 #include "crew.h"
 #include "crew/remote.h"
 
+/* Internal invariants, checked in Debug and sanitizer builds (a failure is
+ * a bug in this module, never bad input: that gets a code). */
+#if !defined(NDEBUG) || defined(CREW_SANITIZER_BUILD)
+#define CREW__CHECK(cond) ((cond) ? (void)0 : crew__check_failed(#cond, __FILE__, __LINE__))
+#else
+#define CREW__CHECK(cond) ((void)0)
+#endif
+void crew__check_failed(const char *what, const char *file, int line) __attribute__((noreturn));
+
 /* ---- limits of the message layout (README.md, "Messages") ------------- */
 #define CREW__TASK_MAX 255    /* bytes of a task name */
 #define CREW__QUEUE_MAX 64    /* bytes of a queue name */
@@ -253,5 +262,8 @@ int crew__idmap_put(crew__idmap *m, const crew__rec *r);
 crew__rec *crew__idmap_get(crew__idmap *m, uint64_t key);
 /* Removes key; copies the record to *out if not NULL.  true if it was there. */
 bool crew__idmap_del(crew__idmap *m, uint64_t key, crew__rec *out);
+/* The validator: every key is found from its home slot (no hole in its
+ * probe run) and count is the number of keys.  For tests and checks. */
+bool crew__idmap_valid(const crew__idmap *m);
 
 #endif

@@ -315,6 +315,7 @@ int crew_remote_worker_destroy(crew_remote_worker *w)
         return CREW_EBUSY;
     if (w->pool) /* serve timed out: wait for the jobs still running */
         crew_pool_destroy(w->pool);
+    CREW__CHECK(w->pool || w->nheld == 0); /* a clean serve leaves nothing held */
     for (crew__wjob *j = w->held.next, *next; j != &w->held; j = next) {
         next = j->next;
         crew__wjob_free(j);

@@ -205,6 +205,7 @@ static char (*held_ids(crew_remote_worker *w, size_t *n))[CREW__ID_MAX]
 static void release_ops(crew_remote_worker *w, crew__wjob **ops, size_t n)
 {
     pthread_mutex_lock(&w->mu);
+    CREW__CHECK(w->nheld >= n);
     for (size_t i = 0; i < n; i++) {
         ops[i]->prev->next = ops[i]->next;
         ops[i]->next->prev = ops[i]->prev;

@@ -96,6 +96,37 @@ static void test_urls(void)
     CHECK_RC(crew_remote_worker_create(&w, "redis://localhost", &o), CREW_EINVAL);
 }
 
+/* The client's tables: random puts and deletes against a plain array,
+ * the validator after each step (no server needed). */
+static void test_idmap(void)
+{
+    enum { KEYS = 2000, STEPS = 50000 };
+    static bool in[KEYS + 1];
+    crew__idmap m;
+    crew__idmap_init(&m);
+    uint64_t x = 88172645463325252ULL;
+    size_t count = 0;
+    bool valid = true;
+    for (int step = 0; step < STEPS; step++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        uint64_t k = 1 + x % KEYS;
+        crew__rec got;
+        if (in[k]) {
+            valid &= crew__idmap_del(&m, k, &got) && got.key == k && got.a == k * 3;
+            in[k] = false, count--;
+        } else {
+            crew__rec r = {.key = k, .a = k * 3};
+            valid &= crew__idmap_put(&m, &r) == 0;
+            in[k] = true, count++;
+        }
+        valid &= m.count == count && (step % 97 || crew__idmap_valid(&m));
+    }
+    for (uint64_t k = 1; k <= KEYS; k++)
+        valid &= (crew__idmap_get(&m, k) != NULL) == in[k];
+    CHECK(valid && crew__idmap_valid(&m));
+    crew__idmap_free(&m);
+}
+
 /* Refused connection: a port nothing listens on. */
 static void test_refused(void)
 {
@@ -417,6 +448,7 @@ int main(void)
 {
     rh_require();
     test_urls();
+    test_idmap();
     test_refused();
     rh_server s;
     if (rh_start(&s, NULL)) {
