@@ -139,17 +139,20 @@ static void take_entries(crew_remote_worker *w, const redisReply *r)
         r->element[0]->element[1]->type != REDIS_REPLY_ARRAY)
         return;
     const redisReply *ents = r->element[0]->element[1];
-    for (size_t i = 0; i < ents->elements; i++) {
+    crew__wjob **jobs = malloc((ents->elements + 1) * sizeof *jobs);
+    size_t n = 0;
+    for (size_t i = 0; jobs && i < ents->elements; i++) {
         const redisReply *e = ents->element[i];
         if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
             e->element[0]->type != REDIS_REPLY_STRING || e->element[0]->len >= CREW__ID_MAX)
             continue;
         crew__wjob *j = crew__wjob_from_entry(w, e->element[0], e->element[1]);
-        if (!j)
-            continue; /* no memory: pending, taken over after a lease */
-        atomic_fetch_add_explicit(&w->taken, 1, RELAXED);
-        crew__worker_start(w, j);
+        if (j) /* else no memory: it stays pending, taken over after a lease */
+            jobs[n++] = j;
     }
+    atomic_fetch_add_explicit(&w->taken, n, RELAXED);
+    crew__worker_start(w, jobs, n);
+    free(jobs);
 }
 
 static void fetch_loop(crew_remote_worker *w)
@@ -240,6 +243,11 @@ int crew_remote_worker_serve(crew_remote_worker *w)
     po.workers = w->o.threads;
     po.name = "remote";
     rc = crew_pool_create(&w->pool, &po);
+    w->pool_threads = w->o.threads;
+    if (!w->pool_threads) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        w->pool_threads = cpus > 0 ? (unsigned)cpus : 1;
+    }
     if (!rc && pthread_create(&w->committer, NULL, crew__committer, w)) {
         crew_pool_destroy(w->pool);
         w->pool = NULL;

@@ -54,18 +54,19 @@ int crew__reclaim(crew_remote_worker *w, unsigned count, unsigned *got)
                   w->consumer, dead, w->o.max_deliveries);
     }
     const redisReply *ents = r->element[0];
-    for (size_t i = 0; i < ents->elements; i++) {
+    crew__wjob **jobs = malloc((ents->elements + 1) * sizeof *jobs);
+    for (size_t i = 0; jobs && i < ents->elements; i++) {
         const redisReply *e = ents->element[i];
         if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
             e->element[0]->type != REDIS_REPLY_STRING || e->element[0]->len >= CREW__ID_MAX)
             continue; /* a deleted entry (nil): XCLAIM dropped it from the pending list */
         crew__wjob *j = crew__wjob_from_entry(w, e->element[0], e->element[1]);
-        if (!j)
-            continue; /* no memory: it expires again and is taken over later */
-        (*got)++;
-        atomic_fetch_add_explicit(&w->reclaimed, 1, RELAXED);
-        crew__worker_start(w, j);
+        if (j) /* else no memory: it expires again and is taken over later */
+            jobs[(*got)++] = j;
     }
+    atomic_fetch_add_explicit(&w->reclaimed, *got, RELAXED);
+    crew__worker_start(w, jobs, *got);
+    free(jobs);
     freeReplyObject(r);
     return 0;
 }

@@ -166,16 +166,15 @@ crew__wjob *crew__wjob_from_entry(crew_remote_worker *w, const redisReply *id,
     return j;
 }
 
-int crew__wjob_run(void *arg, void **result)
+/* Runs one job (or hands it back when the worker stops) and queues its op. */
+static void run_one(crew__wjob *j)
 {
-    (void)result;
-    crew__wjob *j = arg;
     crew_remote_worker *w = j->w;
     /* acquire: pairs with serve's release store when it stops. */
     if (atomic_load_explicit(&w->giveback, memory_order_acquire)) {
         j->kind = CREW__OP_GIVEBACK;
         crew__worker_queue(w, j);
-        return 0;
+        return;
     }
     crew_remote_out out = {.b = &j->out, .max = w->o.max_result};
     int st = j->task->fn(j->payload, j->payload_len, &out, j->task->ctx);
@@ -194,21 +193,19 @@ int crew__wjob_run(void *arg, void **result)
     j->status = st;
     j->kind = st && j->retries > 0 ? CREW__OP_RETRY : CREW__OP_RESULT;
     crew__worker_queue(w, j);
+}
+
+int crew__wjob_run(void *arg, void **result)
+{
+    (void)result;
+    for (crew__wjob *j = arg, *next; j; j = next) {
+        next = j->cnext; /* j belongs to the committer once queued */
+        run_one(j);
+    }
     return 0;
 }
 
 /* ---- held list and commit queue -------------------------------------------------- */
-
-void crew__worker_hold(crew_remote_worker *w, crew__wjob *j)
-{
-    pthread_mutex_lock(&w->mu);
-    j->next = &w->held;
-    j->prev = w->held.prev;
-    w->held.prev->next = j;
-    w->held.prev = j;
-    w->nheld++;
-    pthread_mutex_unlock(&w->mu);
-}
 
 void crew__worker_queue(crew_remote_worker *w, crew__wjob *j)
 {
@@ -223,15 +220,45 @@ void crew__worker_queue(crew_remote_worker *w, crew__wjob *j)
     pthread_mutex_unlock(&w->mu);
 }
 
-void crew__worker_start(crew_remote_worker *w, crew__wjob *j)
+void crew__worker_start(crew_remote_worker *w, crew__wjob **jobs, size_t n)
 {
-    crew__worker_hold(w, j);
-    if (j->kind == CREW__OP_DEAD) {
-        crew__worker_queue(w, j);
-        return;
+    pthread_mutex_lock(&w->mu);
+    for (size_t i = 0; i < n; i++) {
+        crew__wjob *j = jobs[i];
+        j->next = &w->held;
+        j->prev = w->held.prev;
+        w->held.prev->next = j;
+        w->held.prev = j;
     }
-    if (crew_pool_submit(w->pool, crew__wjob_run, j, NULL)) {
-        j->kind = CREW__OP_GIVEBACK; /* the pool refused: let another worker run it */
-        crew__worker_queue(w, j);
+    w->nheld += n;
+    pthread_mutex_unlock(&w->mu);
+    /* A pool task per job would wake and park the pool's threads once per
+     * job; a task per few jobs keeps about four tasks per thread for a
+     * batch, enough to spread uneven jobs over the threads. */
+    size_t per = n / (4 * (size_t)w->pool_threads);
+    per = per < 1 ? 1 : per;
+    crew__wjob *chain = NULL, **tail = &chain;
+    size_t len = 0;
+    for (size_t i = 0; i <= n; i++) {
+        crew__wjob *j = i < n ? jobs[i] : NULL;
+        if (j && j->kind == CREW__OP_DEAD) {
+            crew__worker_queue(w, j);
+            continue;
+        }
+        if (j) {
+            j->cnext = NULL;
+            *tail = j, tail = &j->cnext;
+            len++;
+        }
+        if (chain && (len == per || !j)) {
+            if (crew_pool_submit(w->pool, crew__wjob_run, chain, NULL)) {
+                for (crew__wjob *k = chain, *next; k; k = next) {
+                    next = k->cnext;
+                    k->kind = CREW__OP_GIVEBACK; /* the pool refused: another worker runs it */
+                    crew__worker_queue(w, k);
+                }
+            }
+            chain = NULL, tail = &chain, len = 0;
+        }
     }
 }
