@@ -125,8 +125,8 @@ int crew__promote(crew_remote_worker *w, crew__conn *c, int64_t *next_ms);
 /* Housekeeping if it is this worker's turn. */
 int crew__keep(crew_remote_worker *w, crew__conn *c);
 /* Hands taken jobs to the pool (or gives them back if the pool refuses),
- * a few per pool task (README.md, "Running"); DEAD ops go straight to the
- * committer. */
+ * a few per pool task (README.md, step 4 of "The life of a job"); DEAD ops
+ * go straight to the committer. */
 void crew__worker_start(crew_remote_worker *w, crew__wjob **jobs, size_t n);
 
 #endif
