@@ -243,11 +243,6 @@ int crew_remote_worker_serve(crew_remote_worker *w)
     po.workers = w->o.threads;
     po.name = "remote";
     rc = crew_pool_create(&w->pool, &po);
-    w->pool_threads = w->o.threads;
-    if (!w->pool_threads) {
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        w->pool_threads = cpus > 0 ? (unsigned)cpus : 1;
-    }
     if (!rc && pthread_create(&w->committer, NULL, crew__committer, w)) {
         crew_pool_destroy(w->pool);
         w->pool = NULL;

@@ -50,7 +50,6 @@ struct crew_remote_out {
 typedef struct crew__wjob {
     struct crew__wjob *prev, *next;  /* L: in the held list */
     struct crew__wjob *qnext;        /* L: in the commit queue */
-    struct crew__wjob *cnext;        /* J: the next job of the same pool task */
     crew_remote_worker *w;           /* I */
     const crew__task *task;          /* J: NULL for a DEAD op made by the fetcher */
     char id[CREW__ID_MAX];           /* J: stream id */
@@ -75,7 +74,6 @@ struct crew_remote_worker {
     crew__task *tasks;               /* I (written by register before serve) */
     size_t ntasks;                   /* I */
     crew_pool *pool;                 /* I */
-    unsigned pool_threads;           /* I: the pool's size (threads, or online CPUs) */
 
     atomic_int stop;                 /* A: stop asked (signal handler) */
     atomic_int serving;              /* A: serve is running (or ran) */
@@ -107,7 +105,7 @@ struct crew_remote_worker {
  * run (task set) or a DEAD op (task NULL). */
 crew__wjob *crew__wjob_from_entry(crew_remote_worker *w, const redisReply *id,
                                   const redisReply *fields);
-/* The pool task that runs a chain of jobs (linked by cnext). */
+/* The pool task that runs a job (a crew_task_fn). */
 int crew__wjob_run(void *arg, void **result);
 void crew__wjob_free(crew__wjob *j);
 /* Queues j's op for the committer [L not held]. */
@@ -124,9 +122,8 @@ int crew__reclaim(crew_remote_worker *w, unsigned count, unsigned *got);
 int crew__promote(crew_remote_worker *w, crew__conn *c, int64_t *next_ms);
 /* Housekeeping if it is this worker's turn. */
 int crew__keep(crew_remote_worker *w, crew__conn *c);
-/* Hands taken jobs to the pool (or gives them back if the pool refuses),
- * a few per pool task (README.md, step 4 of "The life of a job"); DEAD ops
- * go straight to the committer. */
+/* Holds taken jobs and hands each to the pool (or gives it back if the pool
+ * refuses); DEAD ops go straight to the committer. */
 void crew__worker_start(crew_remote_worker *w, crew__wjob **jobs, size_t n);
 
 #endif

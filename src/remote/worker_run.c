@@ -198,10 +198,7 @@ static void run_one(crew__wjob *j)
 int crew__wjob_run(void *arg, void **result)
 {
     (void)result;
-    for (crew__wjob *j = arg, *next; j; j = next) {
-        next = j->cnext; /* j belongs to the committer once queued */
-        run_one(j);
-    }
+    run_one(arg); /* the job belongs to the committer once queued */
     return 0;
 }
 
@@ -232,33 +229,17 @@ void crew__worker_start(crew_remote_worker *w, crew__wjob **jobs, size_t n)
     }
     w->nheld += n;
     pthread_mutex_unlock(&w->mu);
-    /* A pool task per job would wake and park the pool's threads once per
-     * job; a task per few jobs keeps about four tasks per thread for a
-     * batch, enough to spread uneven jobs over the threads. */
-    size_t per = n / (4 * (size_t)w->pool_threads);
-    per = per < 1 ? 1 : per;
-    crew__wjob *chain = NULL, **tail = &chain;
-    size_t len = 0;
-    for (size_t i = 0; i <= n; i++) {
-        crew__wjob *j = i < n ? jobs[i] : NULL;
-        if (j && j->kind == CREW__OP_DEAD) {
+    /* One pool task per job: a job never waits behind another job while a
+     * pool thread is free.  (Chaining a few jobs per task saves little --
+     * the pool's threads spin once per batch, not per job -- and makes the
+     * jobs behind a long one wait for it.) */
+    for (size_t i = 0; i < n; i++) {
+        crew__wjob *j = jobs[i];
+        if (j->kind == CREW__OP_DEAD) {
             crew__worker_queue(w, j);
-            continue;
-        }
-        if (j) {
-            j->cnext = NULL;
-            *tail = j, tail = &j->cnext;
-            len++;
-        }
-        if (chain && (len == per || !j)) {
-            if (crew_pool_submit(w->pool, crew__wjob_run, chain, NULL)) {
-                for (crew__wjob *k = chain, *next; k; k = next) {
-                    next = k->cnext;
-                    k->kind = CREW__OP_GIVEBACK; /* the pool refused: another worker runs it */
-                    crew__worker_queue(w, k);
-                }
-            }
-            chain = NULL, tail = &chain, len = 0;
+        } else if (crew_pool_submit(w->pool, crew__wjob_run, j, NULL)) {
+            j->kind = CREW__OP_GIVEBACK; /* the pool refused: another worker runs it */
+            crew__worker_queue(w, j);
         }
     }
 }
