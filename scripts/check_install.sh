@@ -89,6 +89,10 @@ CM
     cmake -S "$prefix/rcmk" -B "$prefix/rcmk/build" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
     cmake --build "$prefix/rcmk/build" >/dev/null
     "$prefix/rcmk/build/rapp"
+    sed -i 's/crew::crew_remote_static/crew::crew_remote/' "$prefix/rcmk/CMakeLists.txt"
+    cmake -S "$prefix/rcmk" -B "$prefix/rcmk/build2" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+    cmake --build "$prefix/rcmk/build2" >/dev/null
+    LD_LIBRARY_PATH="$(pkg-config --variable=libdir crew)" "$prefix/rcmk/build2/rapp"
     "$prefix/bin/crew-worker" --help >/dev/null
     [ -f "$prefix/share/man/man1/crew-worker.1" ]
     echo "install: crew-remote ok"
