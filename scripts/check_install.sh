@@ -56,4 +56,48 @@ cmake --build "$prefix/cmk/build" >/dev/null
 # The crew command and its man page.
 [ "$("$prefix/bin/crew" -k echo ::: a b | tr '\n' ' ')" = "a b " ]
 [ -f "$prefix/share/man/man1/crew.1" ]
+# crew-remote, when the build had hiredis: its header, libraries,
+# crew-remote.pc, crew::crew_remote in the CMake package, crew-worker and its
+# manual page.  The program needs no Redis: it checks a refused URL.
+if [ -f "$(pkg-config --variable=libdir crew)/pkgconfig/crew-remote.pc" ]; then
+    rapp=$prefix/rapp.c
+    cat >"$rapp" <<'C'
+#include <crew/remote.h>
+#include <stdio.h>
+int main(void) {
+    crew_remote_client *c;
+    crew_remote_options o;
+    crew_remote_options_init(&o);
+    int rc = crew_remote_client_create(&c, "rediss://tls.not.supported", &o);
+    printf("rediss:// -> %s\n", crew_err_name(rc));
+    return rc != CREW_EINVAL;
+}
+C
+    # shellcheck disable=SC2046
+    cc -Wall -Wextra -Werror "$rapp" -o "$prefix/rapp_shared" $(pkg-config --cflags --libs crew-remote)
+    LD_LIBRARY_PATH="$(pkg-config --variable=libdir crew)" "$prefix/rapp_shared"
+    # shellcheck disable=SC2046
+    cc -Wall -Wextra -Werror "$rapp" -o "$prefix/rapp_static" $(pkg-config --cflags crew-remote) \
+        "$(pkg-config --variable=libdir crew)/libcrew-remote.a" \
+        "$(pkg-config --variable=libdir crew)/libcrew.a" $(pkg-config --libs --static hiredis) -pthread
+    "$prefix/rapp_static"
+    mkdir -p "$prefix/rcmk"
+    cat >"$prefix/rcmk/CMakeLists.txt" <<'CM'
+cmake_minimum_required(VERSION 3.16)
+project(rapp C)
+find_package(crew REQUIRED)
+add_executable(rapp ../rapp.c)
+target_link_libraries(rapp PRIVATE crew::crew_remote_static)
+CM
+    cmake -S "$prefix/rcmk" -B "$prefix/rcmk/build" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+    cmake --build "$prefix/rcmk/build" >/dev/null
+    "$prefix/rcmk/build/rapp"
+    sed -i 's/crew::crew_remote_static/crew::crew_remote/' "$prefix/rcmk/CMakeLists.txt"
+    cmake -S "$prefix/rcmk" -B "$prefix/rcmk/build2" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+    cmake --build "$prefix/rcmk/build2" >/dev/null
+    LD_LIBRARY_PATH="$(pkg-config --variable=libdir crew)" "$prefix/rcmk/build2/rapp"
+    "$prefix/bin/crew-worker" --help >/dev/null
+    [ -f "$prefix/share/man/man1/crew-worker.1" ]
+    echo "install: crew-remote ok"
+fi
 echo "install: ok"

@@ -26,6 +26,12 @@ for pair in glib-2.0/glib.h:libglib2.0-dev uv.h:libuv1-dev oneapi/tbb.h:libtbb-d
             concurrentqueue/blockingconcurrentqueue.h:libconcurrentqueue-dev; do
     [ -e "/usr/include/${pair%%:*}" ] || need+=("${pair##*:}")
 done
+# crew-remote (src/remote/) and its tests: hiredis and a redis-server the
+# tests start themselves; its benchmark's peers: Celery and RQ (Python).
+[ -e /usr/include/hiredis/hiredis.h ] || need+=(libhiredis-dev)
+have redis-server || need+=(redis-server)
+/usr/bin/python3 -c 'import celery' 2>/dev/null || need+=(python3-celery)
+/usr/bin/python3 -c 'import rq' 2>/dev/null || need+=(python3-rq)
 # libgomp ships with gcc; the TSan/ASan runtimes with gcc too (libtsan2, libasan8).
 # libFuzzer (the fuzz stage) is clang's libclang-rt-<version>-dev: look for it
 # in clang's runtime directory, or assume Debian 12's clang 14 if clang itself

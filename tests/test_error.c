@@ -16,7 +16,8 @@ int main(void)
     CHECK(strcmp(crew_strerror(-1000), "unknown crew error") == 0);
     CHECK(strcmp(crew_err_name(-CREW_ERROR_COUNT_), "CREW_E?") == 0);
     CHECK(strcmp(crew_err_name(CREW_ESTATE), "CREW_ESTATE") == 0);
-    CHECK_EQ(CREW_ESTATE, -(CREW_ERROR_COUNT_ - 1)); /* the last code */
+    CHECK(strcmp(crew_err_name(CREW_EDEADLETTER), "CREW_EDEADLETTER") == 0);
+    CHECK_EQ(CREW_EBROKER, -(CREW_ERROR_COUNT_ - 1)); /* the last code */
 
     /* The clock is monotonic and in nanoseconds. */
     int64_t a = crew_now_ns(), b = crew_now_ns();

@@ -39,8 +39,11 @@ static int child_checks(crew_pool *old, crew_future *old_done)
     CHECK_OK(crew_future_try_result(old_done, &r, NULL));
     CHECK_EQ((intptr_t)r, 4);
 
-#ifdef CREW_TSAN
-    /* TSan cannot start threads in the child of a multi-threaded process. */
+#ifdef CREW_SANITIZER_BUILD
+    /* TSan cannot start threads in the child of a multi-threaded process;
+     * gcc 12's ASan allocator may be locked by a parent thread at the fork
+     * (the child hangs in malloc, about 1 run in 30 under load).  The plain,
+     * clang and posix stages run this part. */
     return atomic_load(&check_failures_);
 #endif
     /* A fresh pool in the child works, futures and groups alike. */

@@ -67,7 +67,23 @@ extern "C" {
     /* a task waited on its own future */                                                  \
     X(EDEADLK, -15, "the call would wait for itself")                                      \
     /* completing a future that is already finished (Python's InvalidStateError) */        \
-    X(ESTATE, -16, "the future is already finished")
+    X(ESTATE, -16, "the future is already finished")                                   \
+    /* crew-remote: Redis cannot be reached (refused, lost, timed out) */                 \
+    X(ECONN, -17, "cannot reach the broker: connection refused, lost or timed out")        \
+    /* crew-remote: Redis refused the password or user */                                 \
+    X(EAUTH, -18, "the broker refused the credentials")                                    \
+    /* crew-remote: a message or reply that cannot be decoded */                          \
+    X(EPROTO, -19, "malformed message or unexpected reply")                                \
+    /* crew-remote: a payload or result over the configured limit */                      \
+    X(ETOOBIG, -20, "payload or result larger than the configured limit")                  \
+    /* crew-remote: the job names a task no worker registered */                          \
+    X(ENOTASK, -21, "no task of that name is registered")                                  \
+    /* crew-remote: delivered too many times, moved to the dead-letter stream */          \
+    X(EDEADLETTER, -22, "the job was delivered too many times and was dead-lettered")      \
+    /* crew-remote: Redis too old, or settings that lose jobs (eviction) */               \
+    X(ECONFIG, -23, "the broker's version or settings are unsupported or unsafe")          \
+    /* crew-remote: Redis answered a command with an error */                             \
+    X(EBROKER, -24, "the broker returned an error")
 
 enum crew_error {
 #define CREW_ERR_ENUM_(name, value, text) CREW_##name = (value),
