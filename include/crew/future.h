@@ -121,7 +121,9 @@ CREW_API void crew_future_release(crew_future *f);
  * Completing a finished future is CREW_ESTATE (Python's InvalidStateError),
  * never a crash; of several threads completing it at once exactly one
  * succeeds.  Done callbacks run in the completing (or cancelling) thread.
- * Errors nobody looked at are not counted anywhere: there is no pool. */
+ * Errors nobody looked at are not counted anywhere: there is no pool.
+ * Releasing the last reference of one that nobody completed frees it; its
+ * done callbacks are never called (nothing will complete it). */
 
 /* Creates a PENDING future; *out holds one reference.  free_result (may be
  * NULL) receives the result (if not NULL) when the last reference goes:

@@ -364,9 +364,17 @@ void crew_future_release(crew_future *f)
     uint32_t s = atomic_load_explicit(&f->hdr.word, memory_order_acquire);
     crew_pool *p = f->pool;
     if (!p) {
-        /* A created future: its result is its own to free. */
+        /* A created future: its result is its own to free.  One released
+         * while still pending or running (nobody will complete it) drops
+         * its callbacks without calling them, as a Python Future that is
+         * never completed never calls its own; we are the last reference,
+         * so nobody adds or runs one concurrently. */
         if (crew__finished(s) && f->u3.free_result && f->u1.result)
             f->u3.free_result(f->u1.result);
+        for (struct crew__cb *cb = f->cbs, *next; cb; cb = next) {
+            next = cb->next;
+            crew__free(cb);
+        }
     } else if ((s & CREW__FS_FAILED) && !(s & CREW__FS_DETACHED)) {
         if (!(s & CREW__FS_OBSERVED))
             crew__count_unobserved(p, f->u2.error);
