@@ -98,6 +98,7 @@ static void name_case(const char *opt_name, const char *want_prefix)
     crew_pool_options o;
     crew_pool_options_init(&o);
     o.workers = 2;
+    o.workers_only = true; /* the task must run on a worker, not on us */
     if (opt_name)
         o.name = opt_name;
     crew_pool *p = NULL;
@@ -333,7 +334,15 @@ static void *waiter_main(void *arg)
 
 static void test_shutdown_cancel_pending(void)
 {
-    crew_pool *p = make_pool(1);
+    /* Workers only: the waiters must stay blocked (otherwise each runs the
+     * task it waits for itself, crew/pool.h). */
+    crew_pool_options o;
+    crew_pool_options_init(&o);
+    o.workers = 1;
+    o.idle_timeout_ns = -1;
+    o.workers_only = true;
+    crew_pool *p = NULL;
+    CHECK_OK(crew_pool_create(&p, &o));
     blocker b = BLOCKER_INIT;
     crew_future *fa;
     CHECK_OK(crew_pool_submit(p, task_block, &b, &fa));

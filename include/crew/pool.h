@@ -26,6 +26,21 @@
  * "Tasks in flight"; Python's executor keeps strict order).  A task never
  * waits behind a busy or blocked worker while another worker is idle.
  *
+ * Which thread runs a task: a worker, or -- for a task with a future -- a
+ * thread outside every pool that waits for it with crew_future_wait or
+ * crew_future_result (no deadline) before any worker started it: that thread
+ * is blocked anyway, so it takes the task over (exactly one of it, a worker
+ * and a cancel wins the task) and runs it as a function call instead of
+ * sleeping until a worker is free (oneTBB's and OpenMP's waits do the same).
+ * It runs only the task it waits for, never unrelated work.  While it runs
+ * it, crew_pool_current() returns the pool, and the task's own waits,
+ * submits and shutdown calls behave as from a task of that pool (shutdown
+ * with wait returns CREW_EDEADLK); thread-local state is the waiting
+ * thread's.  Timed waits, crew_wait, crew_as_completed and waits from inside
+ * a pool never do this.  opts.workers_only = true keeps every task on the
+ * workers; a pool with an initializer (opts.init) is always so, since its
+ * tasks may rely on what the initializer set up in their thread.
+ *
  * Initializer: opts.init runs once in each worker before it takes any task.
  * If it returns non-zero the pool becomes broken (Python's BrokenThreadPool):
  * every pending task's future completes with CREW_EBROKEN (its cleanup runs),
@@ -86,6 +101,7 @@ typedef struct crew_pool_options {
     int64_t idle_timeout_ns; /* retire a worker idle this long; 0 = 10 s; < 0 = never */
     crew_unobserved_fn unobserved; /* hook for errors nobody looked at */
     void *unobserved_ctx;
+    bool workers_only;       /* tasks run only on workers, never on a waiting thread (above) */
 } crew_pool_options;
 
 typedef struct crew_pool_stats {
@@ -147,7 +163,8 @@ CREW_API int crew_pool_destroy(crew_pool *p);
 /* Fills *out with a snapshot of the counters.  0, CREW_EINVAL, CREW_EFORKED. */
 CREW_API int crew_pool_get_stats(crew_pool *p, crew_pool_stats *out);
 
-/* The pool whose worker is running the calling thread, or NULL. */
+/* The pool whose worker is running the calling thread (or whose task a
+ * waiting thread outside the pool is running, see above), or NULL. */
 CREW_API crew_pool *crew_pool_current(void);
 
 /* ---- isolation (oneTBB's this_task_arena::isolate) ---------------------

@@ -151,8 +151,9 @@ static void future_run(crew__worker *w, crew__task *t)
     if (!ok) {
         /* Cancelled while queued: cancel runs cleanup and callbacks.  Once
          * we drop the entry the pool may be destroyed: not while the
-         * cancel still counts itself in it. */
-        CREW__ASSERT(crew__fstate(old) == CREW_FUTURE_CANCELLED);
+         * cancel still counts itself in it.  Or a waiting thread outside
+         * the pool took it over: the entry only holds its reference. */
+        CREW__ASSERT(crew__fstate(old) == CREW_FUTURE_CANCELLED || (old & CREW__FS_OUTSIDE));
         wait_unpinned(f);
         crew_future_release(f);
         return;
@@ -183,6 +184,54 @@ static void future_run(crew__worker *w, crew__task *t)
         ;
     crew__future_after_transition(f, s);
     crew_future_release(f); /* the pool's reference */
+}
+
+CREW__TLS crew_future *crew__outside_task;
+
+bool crew__future_run_outside(crew_future *f)
+{
+    crew_pool *p = f->pool;
+    if (!crew__outside_begin(p))
+        return false;
+    /* The claim a worker (future_run) or a cancel makes: one of us wins.
+     * hdr.next is left alone: the entry may still be linked in a queue. */
+    bool ok;
+    uint32_t old = crew__future_leave_pending(f, CREW_FUTURE_RUNNING | CREW__FS_OUTSIDE, &ok);
+    if (!ok) {
+        crew__outside_end(p, false, 0);
+        return false;
+    }
+    if (old & CREW__FS_WAITERS)
+        crew__wake_word(&f->hdr.word); /* other waiters see it running */
+    /* Run as a task of p: no group context, the task's region (0: it came
+     * from outside), crew_pool_current() == p. */
+    void *outer_ctx = crew__task_ctx;
+    uintptr_t outer_iso = crew__iso;
+    crew_pool *outer_pool = crew__outside_pool;
+    crew_future *outer_task = crew__outside_task;
+    crew__task_ctx = NULL;
+    crew__iso = f->hdr.iso;
+    crew__outside_pool = p;
+    crew__outside_task = f;
+    void *result = NULL;
+    int rc = f->u1.fn(f->u3.arg, &result);
+    crew__outside_task = outer_task;
+    crew__outside_pool = outer_pool;
+    crew__iso = outer_iso;
+    crew__task_ctx = outer_ctx;
+    f->u1.result = result;
+    f->u2.error = rc;
+    if (rc)
+        crew__pool_retain(p); /* dropped at the future's last release */
+    uint32_t s = atomic_load_explicit(&f->hdr.word, memory_order_relaxed);
+    uint32_t done = CREW_FUTURE_DONE | (rc ? CREW__FS_FAILED : 0);
+    /* release: result and error above are visible to whoever sees DONE. */
+    while (!atomic_compare_exchange_weak_explicit(&f->hdr.word, &s, (s & ~CREW__FS_MASK) | done,
+                                                  memory_order_acq_rel, memory_order_relaxed))
+        ;
+    crew__future_after_transition(f, s);
+    crew__outside_end(p, true, rc);
+    return true;
 }
 
 static void future_drop(crew_pool *p, crew__task *t, int broken)

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "base/alloc.h" /* CREW__BLOCK_SIZE */
+#include "base/tls.h"
 #include "crew/future.h"
 #include "sched/sched.h"
 #include "sched/task.h"
@@ -45,8 +46,21 @@
                                      in the pool: the entry must not be dropped */
 #define CREW__FS_SETTING 0x200u   /* a created future being completed: no longer
                                      PENDING for cancel, not yet DONE */
+#define CREW__FS_OUTSIDE 0x400u   /* started by a waiting thread outside the pool
+                                     (crew__future_run_outside): hdr.next is still
+                                     the queue's link, not a runner */
+#define CREW__FS_OUTWAIT 0x800u   /* OUTSIDE, and its runner waits for a future of
+                                     the same pool: u2.outrec says for which
+                                     (set and cleared under deadlock_lock) */
 
 struct crew__cb;
+
+/* A thread outside the pool running a task of it (crew__future_run_outside)
+ * while that task waits for another future of the pool: what it waits for,
+ * for wait-cycle detection (future_wait.c).  On the waiting thread's stack. */
+typedef struct crew__outrec {
+    _Atomic(crew_future *) waiting_on; /* D */
+} crew__outrec;
 
 struct crew_future {
     /* A: link while queued (then: the runner, for wait-cycle detection),
@@ -63,6 +77,9 @@ struct crew_future {
     } u3;
     union {
         crew_cleanup_fn cleanup; /* I until the task starts or is cancelled (NULL: created) */
+        /* D while CREW__FS_OUTWAIT: the waiting thread outside the pool
+         * that runs the task, in a wait of its own (future_wait.c). */
+        struct crew__outrec *outrec;
         int error;               /* S: the task's status, written before DONE */
     } u2;
     crew_pool *pool;          /* I: set at submit; NULL for a created future */
@@ -106,6 +123,16 @@ static inline int crew__future_peek(const crew_future *f)
  * run, false if it has run, is running, or was not found.  Used by waits that
  * give up (timeouts) to take back their listener. */
 bool crew__future_remove_done_callback(crew_future *f, crew_done_fn fn, void *ctx);
+
+/* For a thread outside every pool about to wait forever for f (a pool's
+ * future, not started): takes f's task over and runs it here, if f's pool
+ * allows it (sched.h, crew__outside_begin) and no worker or cancel got it
+ * first.  True if it ran (f is DONE), false if the caller must wait. */
+bool crew__future_run_outside(crew_future *f);
+
+/* The future whose task this thread runs by crew__future_run_outside (the
+ * innermost), or NULL. */
+extern CREW__TLS crew_future *crew__outside_task;
 
 /* The kind's operations (exec/kinds.c). */
 extern const crew__task_ops crew__future_ops;

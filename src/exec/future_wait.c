@@ -19,37 +19,75 @@
 #include "exec/future.h"
 #include "sched/sched.h"
 
-/* The worker running f, if f is RUNNING, else NULL.  The caller holds a
- * reference on f, or holds deadlock_lock while f is published by a waiter. */
-static crew__worker *runner_of(crew_future *f)
+/* Who runs a future, for the cycle check: a worker of the pool, or a
+ * thread outside it that took the task over and now waits itself (its
+ * record), or nobody known (w and o NULL). */
+typedef struct runner {
+    crew__worker *w;
+    crew__outrec *o;
+} runner;
+
+/* f's runner.  Caller holds deadlock_lock of f's pool (OUTWAIT and the
+ * record are set and cleared under it) and a reference on f, or f is
+ * published by a waiter (alive while the lock is held). */
+static runner runner_of(crew_future *f)
 {
+    runner r = {NULL, NULL};
     uint32_t s = atomic_load_explicit(&f->hdr.word, memory_order_acquire);
     if (crew__fstate(s) != CREW_FUTURE_RUNNING)
-        return NULL;
+        return r;
+    if (s & CREW__FS_OUTSIDE) {
+        /* A thread outside the pool: known only while it waits. */
+        if (s & CREW__FS_OUTWAIT)
+            r.o = f->u2.outrec;
+        return r;
+    }
     /* Written by the runner before its RUNNING CAS (release), so a reader
      * that saw RUNNING (acquire, above) sees it. */
-    return (crew__worker *)atomic_load_explicit(&f->hdr.next, memory_order_relaxed);
+    r.w = (crew__worker *)atomic_load_explicit(&f->hdr.next, memory_order_relaxed);
+    return r;
 }
 
-/* Would self wait forever for f?  True if f runs on this very thread (lower
- * on its stack), or if f's runner waits, through a chain of workers of this
- * pool each waiting for a future running on the next, for a future running
- * on self.  Caller holds the pool's deadlock_lock, under which every
+/* Would me wait forever for f?  True if f runs on this very thread (lower
+ * on its stack), or if f's runner waits, through a chain of runners of
+ * this pool each waiting for a future running on the next, for a future
+ * running on me.  Caller holds the pool's deadlock_lock, under which every
  * published waiting_on is written, so every future on the chain is alive
  * and the chain cannot change under us. */
-static bool cycle_locked(crew__worker *self, crew_future *f)
+static bool cycle_locked(crew_pool *p, runner me, crew_future *f)
 {
-    for (unsigned depth = 0; f && depth <= self->pool->max_slots; depth++) {
-        crew__worker *r = runner_of(f);
-        if (!r)
+    for (unsigned depth = 0; f && depth <= 2 * p->max_slots + 64; depth++) {
+        runner r = runner_of(f);
+        if (!r.w && !r.o)
             return false;
-        if (r == self)
+        if ((r.w && r.w == me.w) || (r.o && r.o == me.o))
             return true;
-        if (r->pool != self->pool)
+        if (r.w && r.w->pool != p)
             return false;
-        f = (crew_future *)atomic_load_explicit(&r->waiting_on, memory_order_relaxed);
+        if (r.w)
+            f = (crew_future *)atomic_load_explicit(&r.w->waiting_on, memory_order_relaxed);
+        else
+            f = atomic_load_explicit(&r.o->waiting_on, memory_order_relaxed);
+        if (f && f->pool != p)
+            return false;
     }
     return false;
+}
+
+/* This thread's record while it runs tasks outside their pool and they
+ * wait (one per thread, as a worker is one runner however deep its
+ * stack of helped tasks: a wait for a future running lower on the same
+ * stack finds itself). */
+static CREW__TLS crew__outrec my_outrec;
+
+/* A thread outside the pool running cur (crew__future_run_outside) stops
+ * waiting: its record is no longer reachable from cur. */
+static void outside_withdraw(crew_future *cur)
+{
+    pthread_mutex_lock(&cur->pool->deadlock_lock);
+    atomic_fetch_and_explicit(&cur->hdr.word, ~CREW__FS_OUTWAIT, memory_order_relaxed);
+    atomic_store_explicit(&my_outrec.waiting_on, NULL, memory_order_relaxed);
+    pthread_mutex_unlock(&cur->pool->deadlock_lock);
 }
 
 int crew_future_wait_until(crew_future *f, int64_t deadline_ns)
@@ -58,6 +96,19 @@ int crew_future_wait_until(crew_future *f, int64_t deadline_ns)
         return CREW_EINVAL;
     crew__worker *self = crew__self;
     bool track = self && self->pool == f->pool;
+    /* A thread outside the pool running a task of it (cur) that waits for
+     * another future of the pool takes part in the cycle check through a
+     * record on its stack, reachable from cur while it waits. */
+    crew_future *cur = self ? NULL : crew__outside_task;
+    if (cur && f->pool && cur->pool == f->pool)
+        track = true;
+    else
+        cur = NULL;
+    runner me = {self, cur ? &my_outrec : NULL};
+    /* Outside every pool and waiting for as long as it takes: run the task
+     * ourselves if no worker started it yet (crew/pool.h, "Which thread
+     * runs a task"). */
+    bool take = !self && deadline_ns == CREW__FOREVER && f->pool;
     int rc = 0;
     for (;;) {
         uint32_t s = atomic_load_explicit(&f->hdr.word, memory_order_acquire);
@@ -71,14 +122,34 @@ int crew_future_wait_until(crew_future *f, int64_t deadline_ns)
              * every time the word changes (PENDING -> RUNNING wakes us) and
              * after every task we help with (crew__wait_word withdraws
              * while it runs one). */
-            pthread_mutex_lock(&self->pool->deadlock_lock);
-            bool cycle = cycle_locked(self, f);
-            atomic_store_explicit(&self->waiting_on, cycle ? NULL : f, memory_order_relaxed);
-            pthread_mutex_unlock(&self->pool->deadlock_lock);
+            crew_pool *p = f->pool;
+            pthread_mutex_lock(&p->deadlock_lock);
+            if (cur) {
+                /* Reachable from the task we run first: a wait for it (or
+                 * for one waiting for it) finds us. */
+                cur->u2.outrec = &my_outrec;
+                atomic_fetch_or_explicit(&cur->hdr.word, CREW__FS_OUTWAIT, memory_order_relaxed);
+            }
+            bool cycle = cycle_locked(p, me, f);
+            if (self) {
+                atomic_store_explicit(&self->waiting_on, cycle ? NULL : f, memory_order_relaxed);
+            } else {
+                atomic_store_explicit(&my_outrec.waiting_on, cycle ? NULL : f, memory_order_relaxed);
+                if (cycle)
+                    atomic_fetch_and_explicit(&cur->hdr.word, ~CREW__FS_OUTWAIT, memory_order_relaxed);
+            }
+            pthread_mutex_unlock(&p->deadlock_lock);
             if (cycle) {
                 rc = CREW_EDEADLK;
                 break;
             }
+        }
+        /* After publishing what we wait for: the task we take over may
+         * wait, through others, for the one we run lower on this stack. */
+        if (take) {
+            take = false;
+            if (crew__fstate(s) == CREW_FUTURE_PENDING && crew__future_run_outside(f))
+                break;
         }
         if (!(s & CREW__FS_WAITERS)) {
             uint32_t now = atomic_fetch_or_explicit(&f->hdr.word, CREW__FS_WAITERS,
@@ -97,8 +168,10 @@ int crew_future_wait_until(crew_future *f, int64_t deadline_ns)
             break;
         }
     }
-    if (track)
+    if (track && self)
         crew__withdraw_wait(self);
+    else if (track)
+        outside_withdraw(cur);
     return rc;
 }
 

@@ -13,12 +13,15 @@
 
 #include "base/alloc.h"
 #include "base/assert.h"
+#include "base/clock.h"
 #include "base/fence.h"
+#include "base/platform.h"
 #include "sched/sched.h"
 
 CREW__TLS crew__worker *crew__self;
 CREW__TLS uintptr_t crew__iso;
 CREW__TLS void *crew__task_ctx;
+CREW__TLS crew_pool *crew__outside_pool;
 
 #define DEFAULT_IDLE_NS (10 * (int64_t)1000000000)
 
@@ -97,6 +100,9 @@ int crew_pool_create(crew_pool **out, const crew_pool_options *opts)
     snprintf(p->name, sizeof p->name, "%s", opts->name ? opts->name : "crew");
     p->init = opts->init;
     p->init_ctx = opts->init_ctx;
+    /* Tasks of a pool with an initializer expect what it set up in their
+     * thread: they run only on workers. */
+    p->workers_only = opts->workers_only || opts->init != NULL;
     p->unobserved_fn = opts->unobserved;
     p->unobserved_ctx = opts->unobserved_ctx;
     p->fork_gen = atomic_load_explicit(&fork_generation, memory_order_relaxed);
@@ -153,7 +159,61 @@ unsigned crew__pool_max_workers(const crew_pool *p)
 
 crew_pool *crew_pool_current(void)
 {
-    return crew__self ? crew__self->pool : NULL;
+    return crew__self ? crew__self->pool : crew__outside_pool;
+}
+
+/* ---- tasks run by a waiting thread outside the pool ---------------------- */
+
+bool crew__outside_begin(crew_pool *p)
+{
+    if (p->workers_only)
+        return false;
+    /* seq_cst RMW, then seq_cst load of the flags: against shutdown's
+     * seq_cst flag store then its look at out_running (crew__outside_wait):
+     * either shutdown waits for us or we see its flag. */
+    atomic_fetch_add_explicit(&p->out_running, 1, memory_order_seq_cst);
+    if (atomic_load_explicit(&p->flags, memory_order_seq_cst) & (CREW__P_SHUTDOWN | CREW__P_BROKEN)) {
+        crew__outside_end(p, false, 0);
+        return false;
+    }
+    return true;
+}
+
+void crew__outside_end(crew_pool *p, bool ran, int rc)
+{
+    if (ran)
+        atomic_fetch_add_explicit(rc ? &p->out_failed : &p->out_completed, 1,
+                                  memory_order_relaxed);
+    /* Without a shutdown waiting, one CAS (never from a word with WAITING:
+     * that waiter must be woken, below).  With one, under p->lock: shutdown
+     * takes the lock once it saw the count reach zero, so we are done with
+     * p before it can free it. */
+    uint32_t v = atomic_load_explicit(&p->out_running, memory_order_relaxed);
+    while (!(v & CREW__OUT_WAITING)) {
+        /* release: our run's writes before a shutdown that sees the count. */
+        if (atomic_compare_exchange_weak_explicit(&p->out_running, &v, v - 1,
+                                                  memory_order_release, memory_order_relaxed))
+            return;
+    }
+    pthread_mutex_lock(&p->lock);
+    v = atomic_fetch_sub_explicit(&p->out_running, 1, memory_order_release) - 1;
+    if ((v & CREW__OUT_COUNT) == 0)
+        crew__futex_wake_all(&p->out_running);
+    pthread_mutex_unlock(&p->lock);
+}
+
+void crew__outside_wait(crew_pool *p)
+{
+    /* seq_cst: after our flag store (crew__outside_begin's pattern). */
+    uint32_t v = atomic_fetch_or_explicit(&p->out_running, CREW__OUT_WAITING, memory_order_seq_cst) |
+                 CREW__OUT_WAITING;
+    while (v & CREW__OUT_COUNT) {
+        (void)crew__futex_wait(&p->out_running, v, CREW__FOREVER);
+        v = atomic_load_explicit(&p->out_running, memory_order_acquire);
+    }
+    /* The last ender may still be inside its critical section. */
+    pthread_mutex_lock(&p->lock);
+    pthread_mutex_unlock(&p->lock);
 }
 
 void crew__count_unobserved(crew_pool *p, int task_error)
@@ -179,6 +239,15 @@ int crew_pool_get_stats(crew_pool *p, crew_pool_stats *out)
         completed += atomic_load_explicit(&v->n_completed, memory_order_relaxed);
         failed += atomic_load_explicit(&v->n_failed, memory_order_relaxed);
     }
+    /* Tasks run by waiting threads outside: finished, plus those running
+     * now (out_running also counts, for a moment, a thread between its
+     * begin and a claim it then loses: one RMW less per such run). */
+    uint64_t out_done = atomic_load_explicit(&p->out_completed, memory_order_relaxed);
+    uint64_t out_failed = atomic_load_explicit(&p->out_failed, memory_order_relaxed);
+    completed += out_done;
+    failed += out_failed;
+    started += out_done + out_failed +
+               (atomic_load_explicit(&p->out_running, memory_order_relaxed) & CREW__OUT_COUNT);
     uint64_t submitted = atomic_load_explicit(&p->submitted, memory_order_relaxed);
     unsigned nr = atomic_load_explicit(&p->nrings, memory_order_acquire);
     for (unsigned i = 0; i < nr; i++)

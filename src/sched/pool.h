@@ -128,6 +128,15 @@ struct crew_pool {
     _Atomic uint32_t nslots;
     /* A (relaxed RMW; only counted, never used for decisions). */
     _Alignas(CREW__CACHE_LINE) _Atomic uint64_t submitted, cancelled, broken, unobserved;
+    /* A (relaxed RMW): tasks of futures that a waiting thread outside the
+     * pool ran itself (exec/future.c, crew__future_run_outside). */
+    _Atomic uint64_t out_completed, out_failed;
+    /* A: such runs in progress (CREW__OUT_COUNT), and CREW__OUT_WAITING
+     * once a shutdown waits for them to end (seq_cst: the Dekker pattern
+     * of crew__outside_begin against shutdown's flag). */
+    _Atomic uint32_t out_running;
+#define CREW__OUT_WAITING 0x80000000u
+#define CREW__OUT_COUNT 0x7fffffffu
     /* A: the user's reference + one per claimed ring + one per failed future
      * pending release (acq_rel decrement: the last one frees). */
     _Atomic uint32_t refs;
@@ -141,6 +150,7 @@ struct crew_pool {
     unsigned max_workers;         /* I: workers that may take work at once */
     unsigned max_slots;           /* I: thread slots (workers + replacements for blocked ones) */
     unsigned spin_limit;          /* I: most workers spinning at once */
+    bool workers_only;            /* I: no task runs on a waiting thread outside */
     int64_t idle_timeout_ns;      /* I: < 0: never retire */
     char name[11];                /* I */
     crew_init_fn init;            /* I */
@@ -246,6 +256,10 @@ int crew__start_worker(crew_pool *p);
  * (queue it as usual), or an error when no worker exists at all and none
  * could be started (the entry was not queued). */
 int crew__start_worker_for(crew_pool *p, crew_task_fn fn, void *arg);
+
+/* shutdown(wait): waits until no thread outside the pool runs one of its
+ * tasks (crew__outside_begin, sched.h); pool.c. */
+void crew__outside_wait(crew_pool *p);
 
 /* Wakes a parked worker if one is parked and none is spinning, and starts
  * a worker if none can take the work: after publishing a task (wake.c). */

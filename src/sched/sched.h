@@ -55,6 +55,24 @@ extern CREW__TLS uintptr_t crew__iso;
  * into another run by a helping wait inside it. */
 extern CREW__TLS void *crew__task_ctx;
 
+/* The pool whose task a thread outside every pool is running because it
+ * waited for it (crew__outside_begin), or NULL: crew_pool_current's answer
+ * there. */
+extern CREW__TLS crew_pool *crew__outside_pool;
+
+/* A thread outside every pool, about to wait forever for a task of p that
+ * has not started, asks to run it itself.  True if p allows it (not
+ * workers_only, no shutdown begun, not broken): the caller then tries to
+ * claim the task and calls crew__outside_end whatever the outcome; while
+ * it runs the task, crew_pool_current() is p.  A shutdown(wait) of p
+ * waits until every such run has ended. */
+bool crew__outside_begin(crew_pool *p);
+
+/* After crew__outside_begin: ran is true if the caller claimed and ran the
+ * task, whose status was rc (counted in p's statistics).  p must not be
+ * touched after this. */
+void crew__outside_end(crew_pool *p, bool ran, int rc);
+
 /* The region a task created now for pool p belongs to. */
 static inline uintptr_t crew__iso_for(const crew_pool *p)
 {

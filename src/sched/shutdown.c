@@ -176,7 +176,7 @@ int crew_pool_shutdown(crew_pool *p, bool wait, bool cancel_pending)
         return CREW_EINVAL;
     if (crew__pool_forked(p))
         return CREW_EFORKED;
-    if (wait && crew__self && crew__self->pool == p)
+    if (wait && ((crew__self && crew__self->pool == p) || crew__outside_pool == p))
         return CREW_EDEADLK;
     atomic_fetch_or_explicit(&p->flags, CREW__P_SHUTDOWN | (cancel_pending ? CREW__P_CANCEL : 0),
                              memory_order_seq_cst);
@@ -201,6 +201,9 @@ int crew_pool_shutdown(crew_pool *p, bool wait, bool cancel_pending)
      * forever (their cleanups run, their futures are cancelled). */
     if (!join_all(p))
         cancel_queued(p, true);
+    /* Tasks that waiting threads outside the pool took over and still run
+     * (sched.h, crew__outside_begin) are running futures too. */
+    crew__outside_wait(p);
     return 0;
 }
 
