@@ -344,7 +344,15 @@ static void test_shutdown_midway(void)
     crew_map_options o = {1, 3};
     crew_map *m;
     atomic_store(&first_started, 0);
+    /* The worker is busy until create returned: item 0 then finds the
+     * map's start gate open.  (A chunk that starts before create opened
+     * it waits there, helping -- and may start items 1 and 2, which then
+     * cannot be cancelled; TSan's timing made that frequent.) */
+    blocker b = BLOCKER_INIT;
+    CHECK_OK(crew_pool_submit(p, task_block, &b, NULL));
+    gate_pass(&b.started);
     CHECK_OK(crew_map_create(&m, p, gated_first_task, in, n, &o));
+    gate_open(&b.release);
     int64_t give_up = crew_now_ns() + 5000000000LL;
     while (!atomic_load(&first_started) && crew_now_ns() < give_up)
         nap_us(200);
