@@ -34,6 +34,7 @@
 #include <sched.h>
 #include <stdlib.h>
 
+#include "base/assert.h"
 #include "base/clock.h"
 #include "base/platform.h"
 #include "sched/sched.h"
@@ -57,7 +58,8 @@
 #define RING_STALL_YIELDS 16
 #define RING_NAP_NS 200000
 
-#define POS(x) ((x) & ~CREW__QTAIL_SHUT) /* same bit in head and tail */
+#define POS(x) CREW__QPOS(x) /* the same bits in head and tail */
+#define FLAGS (CREW__QTAIL_SHUT | CREW__QMOVED_BIT)
 
 static inline struct crew__qslot *ring_slot(const crew_queue *q, uint64_t pos)
 {
@@ -66,8 +68,9 @@ static inline struct crew__qslot *ring_slot(const crew_queue *q, uint64_t pos)
 
 int crew__qring_init(crew_queue *q)
 {
-    struct crew__qring *r = &q->u.ring;
-    q->cap = q->maxsize;
+    struct crew__qring *r = &q->ring;
+    q->cap = atomic_load_explicit(&q->maxsize, memory_order_relaxed);
+    atomic_init(&q->bound, q->cap);
     q->pow2 = (q->cap & (q->cap - 1)) == 0;
     q->mask = q->cap - 1;
     q->slots = crew__alloc_lines((size_t)q->cap * sizeof(struct crew__qslot));
@@ -86,10 +89,16 @@ int crew__qring_init(crew_queue *q)
     return 0;
 }
 
-/* Called by destroy with no other call running: drops what is left. */
+/* Called by destroy with no other call running: drops what is left (a
+ * moved ring's items belong to the locked store). */
 void crew__qring_fini(crew_queue *q)
 {
-    struct crew__qring *r = &q->u.ring;
+    struct crew__qring *r = &q->ring;
+    if (!atomic_load_explicit(&q->ring_impl, memory_order_relaxed)) {
+        crew__free(q->slots);
+        q->slots = NULL;
+        return;
+    }
     uint64_t h = POS(atomic_load_explicit(&r->head, memory_order_relaxed));
     uint64_t t = POS(atomic_load_explicit(&r->tail, memory_order_relaxed));
     for (uint64_t pos = h; pos < t; pos++) {
@@ -115,21 +124,38 @@ static void ring_wake(_Atomic uint32_t *word, size_t n)
  * CREW_ESHUTDOWN. */
 static long ring_try_put(crew_queue *q, void *const *items, size_t n)
 {
-    struct crew__qring *r = &q->u.ring;
+    struct crew__qring *r = &q->ring;
     uint64_t pos = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    /* Relaxed: a put concurrent with set_maxsize may use either bound (as
+     * in Python, where the attribute is set outside the queue's mutex); one
+     * ordered after it by happens-before reads the new one. */
+    uint64_t bound = atomic_load_explicit(&q->bound, memory_order_relaxed);
     uint64_t k;
     for (;;) {
-        if (pos & CREW__QTAIL_SHUT)
-            return CREW_ESHUTDOWN;
+        if (pos & FLAGS)
+            return (pos & CREW__QMOVED_BIT) ? CREW__QMOVED : CREW_ESHUTDOWN;
         /* Acquire pairs with the release store of seq = pos (initial) or
          * pos - cap + cap by the consumer that freed the slot, so its read of
          * the old item happens before our write. */
         uint64_t seq = atomic_load_explicit(&ring_slot(q, pos)->seq, memory_order_acquire);
         int64_t diff = (int64_t)(seq - pos);
         if (diff == 0) {
+            uint64_t room = n;
+            if (bound < q->cap) {
+                /* A bound below the capacity (set_maxsize shrank the
+                 * queue): the slots cannot tell, head must.  head only
+                 * grows, so a stale one overstates the size: with pos read
+                 * before it, pos - h >= bound means the queue held at least
+                 * bound items when pos was read (README.md section 10). */
+                uint64_t h = POS(atomic_load_explicit(&r->head, memory_order_relaxed));
+                uint64_t used = pos > h ? pos - h : 0;
+                if (used >= bound)
+                    return 0;
+                room = bound - used;
+            }
             /* Free: count how many positions after it are free too. */
             k = 1;
-            while (k < n && k < q->cap &&
+            while (k < n && k < room && k < q->cap &&
                    atomic_load_explicit(&ring_slot(q, pos + k)->seq, memory_order_acquire) ==
                        pos + k)
                 k++;
@@ -170,12 +196,12 @@ static long ring_try_put(crew_queue *q, void *const *items, size_t n)
  * RING_PENDING. */
 static long ring_try_get(crew_queue *q, void **items, size_t n)
 {
-    struct crew__qring *r = &q->u.ring;
+    struct crew__qring *r = &q->ring;
     uint64_t pos = atomic_load_explicit(&r->head, memory_order_relaxed);
     uint64_t k;
     for (;;) {
-        if (pos & CREW__QHEAD_DROP)
-            return CREW_ESHUTDOWN;
+        if (pos & FLAGS) /* DROP is the same bit as SHUT */
+            return (pos & CREW__QMOVED_BIT) ? CREW__QMOVED : CREW_ESHUTDOWN;
         /* Acquire pairs with the producer's release store of seq = pos + 1,
          * so the item it wrote is visible. */
         uint64_t seq = atomic_load_explicit(&ring_slot(q, pos)->seq, memory_order_acquire);
@@ -255,7 +281,7 @@ static bool ring_backoff(crew_queue *q, unsigned *spins, bool *counted)
 static int ring_put_slow(crew_queue *q, void *const *items, size_t n, size_t *count,
                          int64_t deadline)
 {
-    struct crew__qring *r = &q->u.ring;
+    struct crew__qring *r = &q->ring;
     unsigned spins = 0, stalls = 0;
     bool counted = false;
     long k;
@@ -277,9 +303,12 @@ static int ring_put_slow(crew_queue *q, void *const *items, size_t n, size_t *co
         /* head before tail: tail only grows, so t - h cannot underflow. */
         uint64_t h = atomic_load_explicit(&r->head, memory_order_seq_cst);
         uint64_t t = atomic_load_explicit(&r->tail, memory_order_seq_cst);
-        if (t & CREW__QTAIL_SHUT) {
-            /* the retry returns CREW_ESHUTDOWN */
-        } else if (POS(t) - POS(h) >= q->cap) {
+        /* seq_cst: pairs with set_maxsize's store of a larger bound and
+         * its bump of prod_word that follows (README.md section 10). */
+        uint64_t bound = atomic_load_explicit(&q->bound, memory_order_seq_cst);
+        if (t & FLAGS) {
+            /* the retry returns CREW_ESHUTDOWN or CREW__QMOVED */
+        } else if (POS(t) - POS(h) >= bound) {
             crew__wait_word_blocking(&r->prod_word, w, deadline);
             stalls = 0;
         } else if (++stalls < RING_STALL_YIELDS) {
@@ -304,7 +333,7 @@ static int ring_put_slow(crew_queue *q, void *const *items, size_t n, size_t *co
 int crew__qring_put(crew_queue *q, void *const *items, size_t n, size_t *count, bool wait,
                     int64_t deadline)
 {
-    struct crew__qring *r = &q->u.ring;
+    struct crew__qring *r = &q->ring;
     long k = ring_try_put(q, items, n);
     if (k > 0) {
         *count = (size_t)k;
@@ -324,7 +353,7 @@ int crew__qring_put(crew_queue *q, void *const *items, size_t n, size_t *count, 
 static int ring_get_slow(crew_queue *q, void **items, size_t n, size_t *count, bool wait,
                          int64_t deadline)
 {
-    struct crew__qring *r = &q->u.ring;
+    struct crew__qring *r = &q->ring;
     unsigned spins = 0, stalls = 0;
     bool counted = false;
     long k;
@@ -335,7 +364,7 @@ static int ring_get_slow(crew_queue *q, void **items, size_t n, size_t *count, b
             sched_yield();
             continue;
         }
-        if (k != 0)
+        if (k != 0) /* items, CREW_ESHUTDOWN or CREW__QMOVED */
             break;
         if (!wait) {
             k = CREW_EEMPTY;
@@ -353,8 +382,8 @@ static int ring_get_slow(crew_queue *q, void **items, size_t n, size_t *count, b
         uint32_t w = atomic_load_explicit(&r->cons_word, memory_order_seq_cst);
         uint64_t h = atomic_load_explicit(&r->head, memory_order_seq_cst);
         uint64_t t = atomic_load_explicit(&r->tail, memory_order_seq_cst);
-        if (h & CREW__QHEAD_DROP) {
-            /* the retry returns CREW_ESHUTDOWN */
+        if (h & FLAGS) {
+            /* the retry returns CREW_ESHUTDOWN or CREW__QMOVED */
         } else if (POS(t) > POS(h)) {
             /* An item is claimed; it may not be published yet. */
             if (++stalls < RING_STALL_YIELDS)
@@ -383,7 +412,7 @@ static int ring_get_slow(crew_queue *q, void **items, size_t n, size_t *count, b
 int crew__qring_get(crew_queue *q, void **items, size_t n, size_t *count, bool wait,
                     int64_t deadline)
 {
-    struct crew__qring *r = &q->u.ring;
+    struct crew__qring *r = &q->ring;
     long k = ring_try_get(q, items, n);
     if (k > 0) {
         *count = (size_t)k;
@@ -393,8 +422,8 @@ int crew__qring_get(crew_queue *q, void **items, size_t n, size_t *count, bool w
             ring_wake(&r->prod_word, (size_t)k);
         return 0;
     }
-    if (k == CREW_ESHUTDOWN)
-        return CREW_ESHUTDOWN;
+    if (k == CREW_ESHUTDOWN || k == CREW__QMOVED)
+        return (int)k;
     if (k == 0 && !wait)
         return CREW_EEMPTY;
     /* Waiting, or RING_PENDING (which even a try_ get waits out: those
@@ -404,7 +433,7 @@ int crew__qring_get(crew_queue *q, void **items, size_t n, size_t *count, bool w
 
 size_t crew__qring_size(const crew_queue *q)
 {
-    const struct crew__qring *r = &q->u.ring;
+    const struct crew__qring *r = &q->ring;
     /* head first: tail only grows, so t >= h unless both moved a lot. */
     uint64_t h = POS(atomic_load_explicit(&r->head, memory_order_acquire));
     uint64_t t = POS(atomic_load_explicit(&r->tail, memory_order_acquire));
@@ -417,46 +446,155 @@ uint64_t crew__qring_puts(const crew_queue *q)
 {
     /* Every position below tail was claimed by a put that succeeds. seq_cst:
      * read by join/task_done in their Dekker pairs (queue.c). */
-    return POS(atomic_load_explicit(&q->u.ring.tail, memory_order_seq_cst));
+    return POS(atomic_load_explicit(&q->ring.tail, memory_order_seq_cst));
 }
 
 bool crew__qring_is_shutdown(const crew_queue *q)
 {
-    return atomic_load_explicit(&q->u.ring.tail, memory_order_acquire) & CREW__QTAIL_SHUT;
+    return atomic_load_explicit(&q->ring.tail, memory_order_acquire) & CREW__QTAIL_SHUT;
 }
 
-uint64_t crew__qring_shutdown(crew_queue *q, bool immediate)
+int crew__qring_shutdown(crew_queue *q, bool immediate, uint64_t *dropped_out)
 {
-    struct crew__qring *r = &q->u.ring;
+    struct crew__qring *r = &q->ring;
     uint64_t dropped = 0;
+    /* locked.mu orders the shutdown against a move to the locked store:
+     * either the move came first (the locked store shuts down instead), or
+     * SHUT is set first and no move ever happens (set_maxsize checks SHUT
+     * under mu).  Only the bits are set under mu; the drain below runs
+     * without it, so the drop callback never runs under a queue lock. */
+    pthread_mutex_lock(&q->locked.mu);
+    if (!atomic_load_explicit(&q->ring_impl, memory_order_relaxed)) {
+        pthread_mutex_unlock(&q->locked.mu);
+        return CREW__QMOVED;
+    }
     /* From here on no CAS on tail succeeds: tail is frozen (pairs with the
      * seq_cst tail loads in ring_try_get and the sleepers' re-checks). */
     atomic_fetch_or_explicit(&r->tail, CREW__QTAIL_SHUT, memory_order_seq_cst);
     atomic_store_explicit(&q->shut_hint, true, memory_order_seq_cst);
-    if (immediate) {
-        /* From here on no CAS on head succeeds: only this thread moves it. */
-        uint64_t h = atomic_fetch_or_explicit(&r->head, CREW__QHEAD_DROP, memory_order_seq_cst);
-        if (!(h & CREW__QHEAD_DROP)) {
-            /* Let blocked getters leave at once; then drain. */
-            ring_wake(&r->cons_word, INT_MAX);
-            uint64_t t = POS(atomic_load_explicit(&r->tail, memory_order_seq_cst));
-            for (uint64_t pos = h; pos < t; pos++) {
-                struct crew__qslot *s = ring_slot(q, pos);
-                /* A put that claimed pos before SHUT may still be filling
-                 * it; acquire pairs with its release store. */
-                for (unsigned k = 0; atomic_load_explicit(&s->seq, memory_order_acquire) != pos + 1; k++)
-                    crew__backoff(k);
-                void *item = s->item;
-                atomic_store_explicit(&s->seq, pos + q->cap, memory_order_release);
-                if (q->drop)
-                    q->drop(item, q->drop_ctx);
-                dropped++;
-            }
-            atomic_store_explicit(&r->head, t | CREW__QHEAD_DROP, memory_order_seq_cst);
+    uint64_t h = CREW__QHEAD_DROP;
+    if (immediate) /* From here on no CAS on head succeeds: only we move it. */
+        h = atomic_fetch_or_explicit(&r->head, CREW__QHEAD_DROP, memory_order_seq_cst);
+    pthread_mutex_unlock(&q->locked.mu);
+    if (!(h & CREW__QHEAD_DROP)) {
+        /* Let blocked getters leave at once; then drain. */
+        ring_wake(&r->cons_word, INT_MAX);
+        uint64_t t = POS(atomic_load_explicit(&r->tail, memory_order_seq_cst));
+        for (uint64_t pos = h; pos < t; pos++) {
+            struct crew__qslot *s = ring_slot(q, pos);
+            /* A put that claimed pos before SHUT may still be filling
+             * it; acquire pairs with its release store. */
+            for (unsigned k = 0; atomic_load_explicit(&s->seq, memory_order_acquire) != pos + 1; k++)
+                crew__backoff(k);
+            void *item = s->item;
+            atomic_store_explicit(&s->seq, pos + q->cap, memory_order_release);
+            if (q->drop)
+                q->drop(item, q->drop_ctx);
+            dropped++;
         }
+        atomic_store_explicit(&r->head, t | CREW__QHEAD_DROP, memory_order_seq_cst);
     }
     /* Every blocked put and get re-checks and sees SHUT. */
     ring_wake(&r->prod_word, INT_MAX);
     ring_wake(&r->cons_word, INT_MAX);
-    return dropped;
+    *dropped_out = dropped;
+    return 0;
+}
+
+int crew__qring_bad_timeout(const crew_queue *q, bool put)
+{
+    const struct crew__qring *r = &q->ring;
+    if (put) {
+        /* A ring is always bounded: Python's put checks shutdown, then
+         * (bounded) rejects the timeout. */
+        uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+        if (t & CREW__QMOVED_BIT)
+            return CREW__QMOVED;
+        return (t & CREW__QTAIL_SHUT) ? CREW_ESHUTDOWN : CREW_EINVAL;
+    }
+    /* get: ShutDown if shut down and empty, else the timeout is rejected.
+     * head before tail: if tail is shut with no position past h, the queue
+     * was shut down and empty when tail was read (head >= h then); if not,
+     * it was not both when head was read (tail then was frozen past h, or
+     * not shut yet). */
+    uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);
+    if (h & CREW__QMOVED_BIT)
+        return CREW__QMOVED;
+    if (h & CREW__QHEAD_DROP)
+        return CREW_ESHUTDOWN;
+    uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+    if ((t & CREW__QTAIL_SHUT) && POS(t) <= POS(h))
+        return CREW_ESHUTDOWN;
+    return CREW_EINVAL;
+}
+
+/* Moves the ring's items to the locked store for good (locked.mu held, not
+ * shut down).  README.md section 10 has the steps and why no item is lost
+ * or duplicated. */
+static int ring_move(crew_queue *q, size_t maxsize)
+{
+    struct crew__qring *r = &q->ring;
+    /* Allocated before anything changes, so failing leaves the ring as it
+     * was.  At most cap items can be in the ring. */
+    size_t ecap = q->cap < 16 ? 16 : (size_t)q->cap;
+    struct crew__qentry *buf = crew__malloc(ecap * sizeof *buf);
+    if (!buf)
+        return CREW_ENOMEM;
+    /* 1. Freeze tail: every later CAS of a put fails and sees MOVED; the
+     *    positions below t were claimed by puts that succeed. */
+    uint64_t t = atomic_fetch_or_explicit(&r->tail, CREW__QMOVED_BIT, memory_order_seq_cst);
+    /* 2. Freeze head likewise: the positions below h were claimed by gets. */
+    uint64_t h = atomic_fetch_or_explicit(&r->head, CREW__QMOVED_BIT, memory_order_seq_cst);
+    CREW__ASSERT(!(t & CREW__QTAIL_SHUT) && !(h & CREW__QHEAD_DROP));
+    t = POS(t);
+    h = POS(h);
+    CREW__ASSERT(h <= t && t - h <= q->cap);
+    /* 3. Take positions h..t-1 in order, waiting for puts that claimed
+     *    them to publish (acquire pairs with their release of seq).  The
+     *    slots are left as they are: nothing claims them again, and gets
+     *    that claimed positions below h may still be reading theirs. */
+    size_t count = 0;
+    for (uint64_t pos = h; pos < t; pos++) {
+        struct crew__qslot *s = ring_slot(q, pos);
+        for (unsigned k = 0; atomic_load_explicit(&s->seq, memory_order_acquire) != pos + 1; k++)
+            crew__backoff(k);
+        buf[count].item = s->item;
+        buf[count].seq = count;
+        count++;
+    }
+    /* 4. The locked store takes them and continues the count of puts from
+     *    t; then the switch (release: pairs with the acquire loads of
+     *    ring_impl, so who sees false sees the store filled). */
+    atomic_store_explicit(&q->maxsize, maxsize, memory_order_relaxed);
+    crew__qlocked_adopt(q, buf, ecap, count, t);
+    atomic_store_explicit(&q->ring_impl, false, memory_order_seq_cst);
+    /* 5. Wake every ring sleeper: it retries, finds MOVED and comes to the
+     *    locked store (whose mutex we hold until the caller is done). */
+    ring_wake(&r->prod_word, INT_MAX);
+    ring_wake(&r->cons_word, INT_MAX);
+    return 0;
+}
+
+int crew__qring_set_maxsize(crew_queue *q, size_t maxsize)
+{
+    struct crew__qring *r = &q->ring;
+    CREW__ASSERT(atomic_load_explicit(&q->ring_impl, memory_order_relaxed));
+    /* SHUT is set only under locked.mu, which we hold: stable. */
+    if (atomic_load_explicit(&r->tail, memory_order_relaxed) & CREW__QTAIL_SHUT) {
+        /* No put succeeds any more, whatever the bound: as Python, just
+         * record the value (full() and maxsize() report it). */
+        atomic_store_explicit(&q->maxsize, maxsize, memory_order_relaxed);
+        return 0;
+    }
+    if (maxsize == 0 || (uint64_t)maxsize > q->cap)
+        return ring_move(q, maxsize);
+    uint64_t old = atomic_load_explicit(&q->bound, memory_order_relaxed);
+    atomic_store_explicit(&q->maxsize, maxsize, memory_order_relaxed);
+    /* seq_cst store, then the bump: a producer that registered and then
+     * read the old bound read prod_word before this bump, so its futex wait
+     * returns at once (README.md section 10). */
+    atomic_store_explicit(&q->bound, (uint64_t)maxsize, memory_order_seq_cst);
+    if (maxsize > old)
+        ring_wake(&r->prod_word, INT_MAX);
+    return 0;
 }
