@@ -12,7 +12,8 @@
  *   - the item, in the kind's order: FIFO, LIFO, or the smallest priority
  *     with ties in put order;
  *   - size, empty, full, maxsize, is_shutdown after every operation, and the
- *     unfinished count through join_timed(q, 0) (0 iff it is zero);
+ *     unfinished count through join_timed(q, 0) (0 iff it is zero) and
+ *     crew_queue_unfinished_tasks;
  *   - which items the drop callback receives (immediate shutdown, destroy):
  *     exactly the ones queued, each once (as a set: the drop order is not
  *     specified).
