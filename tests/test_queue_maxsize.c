@@ -723,7 +723,7 @@ static void *race_cons(void *arg)
 }
 
 /* Keeps changing maxsize among small bounds (putters block), the ring's
- * size and more; halfway through, a bound above the ring's size moves it.
+ * size and more; partway through, a bound above the ring's size moves it.
  * Stops when told. */
 static void *race_changer(void *arg)
 {
@@ -736,8 +736,8 @@ static void *race_changer(void *arg)
         size_t m = small[k % 8];
         if (r->c->maxsize == 0 && k % 5 == 4)
             m = 0;
-        if (!moved && (stop || atomic_load(&r->producers_left) < RP)) {
-            /* once one producer has finished (at the latest at the end) */
+        if (!moved && (stop || k == 40 || atomic_load(&r->producers_left) < RP)) {
+            /* partway through (at the latest at the end) */
             m = r->c->maxsize ? r->c->maxsize * 3 : 0;
             moved = true;
         } else if (stop) {
