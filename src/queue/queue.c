@@ -13,8 +13,8 @@
  * crew_queue_set_maxsize changes the bound of a live queue under the locked
  * store's mutex; a ring asked for a bound above its capacity, or for none,
  * moves its items to the locked store for good (README.md, section 10).
- * Calls dispatch on ring_impl; a ring call that meets the move answers
- * CREW__QMOVED and is made again on the locked store.
+ * Calls dispatch on ring_impl; a ring put or get that meets the move is
+ * made again on the locked store by ring_fifo.c.
  */
 #include "crew/queue.h"
 
@@ -117,27 +117,21 @@ static uint64_t puts_of(const crew_queue *q)
 
 /* ---- put and get: every form funnels into one call per side ------------ */
 
+/* Tail calls: the ring's put and get make the call on the locked store
+ * themselves when they find the ring moved (the move holds the locked
+ * store's mutex until it is done). */
 static int do_put(crew_queue *q, void *const *items, size_t n, size_t *count, bool wait,
                   int64_t deadline)
 {
-    if (is_ring(q)) {
-        int rc = crew__qring_put(q, items, n, count, wait, deadline);
-        if (rc != CREW__QMOVED)
-            return rc;
-        /* The locked store's mutex is held by the move until it is done. */
-    }
-    return crew__qlocked_put(q, items, n, count, wait, deadline);
+    return is_ring(q) ? crew__qring_put(q, items, n, count, wait, deadline)
+                      : crew__qlocked_put(q, items, n, count, wait, deadline);
 }
 
 static int do_get(crew_queue *q, void **items, size_t n, size_t *count, bool wait,
                   int64_t deadline)
 {
-    if (is_ring(q)) {
-        int rc = crew__qring_get(q, items, n, count, wait, deadline);
-        if (rc != CREW__QMOVED)
-            return rc;
-    }
-    return crew__qlocked_get(q, items, n, count, wait, deadline);
+    return is_ring(q) ? crew__qring_get(q, items, n, count, wait, deadline)
+                      : crew__qlocked_get(q, items, n, count, wait, deadline);
 }
 
 /* A negative relative timeout, in Python's order of checks: put raises

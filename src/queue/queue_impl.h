@@ -30,9 +30,9 @@
  * its own calls, which answer as Python does: shutdown and boundedness are
  * checked before the timeout is rejected (README.md, "Order of checks").
  *
- * A ring call that finds the ring moved to the locked store returns
- * CREW__QMOVED having done nothing; queue.c then makes the same call on the
- * locked store.
+ * A ring put or get that finds the ring moved to the locked store makes
+ * the same call on the locked store (whose mutex the move holds until it is
+ * done); the ring's other calls return CREW__QMOVED to queue.c instead.
  */
 #ifndef CREW_SRC_QUEUE_IMPL_H
 #define CREW_SRC_QUEUE_IMPL_H
@@ -59,13 +59,19 @@ struct crew__qslot {
     void *item;
 };
 
-/* Bits above every position (positions stay below 2^62 for centuries). */
-#define CREW__QTAIL_SHUT (UINT64_C(1) << 63) /* in tail: shut down, puts fail */
-#define CREW__QHEAD_DROP (UINT64_C(1) << 63) /* in head: immediate shutdown */
+/* Bits above every position in tail and head.  Positions stay below 2^60
+ * (36 years at one item per nanosecond).  Bit 63 (ATTN) is set whenever
+ * any of the others is, so the fast paths test one sign bit, as they would
+ * for a lone shutdown bit, and look at the others only when it is set. */
+#define CREW__QATTN (UINT64_C(1) << 63)
+#define CREW__QTAIL_SHUT (UINT64_C(1) << 62) /* in tail: shut down, puts fail */
+#define CREW__QHEAD_DROP (UINT64_C(1) << 62) /* in head: immediate shutdown */
 /* In tail and head: the ring moved to the locked store (set_maxsize with a
  * bound above the ring's capacity, or 0); no claim on the ring succeeds. */
-#define CREW__QMOVED_BIT (UINT64_C(1) << 62)
-#define CREW__QPOS(x) ((x) & ~(CREW__QTAIL_SHUT | CREW__QMOVED_BIT))
+#define CREW__QMOVED_BIT (UINT64_C(1) << 61)
+/* In tail: q->bound is below cap; puts check it against head. */
+#define CREW__QTAIL_LIMITED (UINT64_C(1) << 60)
+#define CREW__QPOS(x) ((x) & ((UINT64_C(1) << 60) - 1))
 
 /* What a ring call returns when the ring has moved (not a crew error). */
 #define CREW__QMOVED (-1001)
@@ -73,12 +79,13 @@ struct crew__qslot {
 /* The lock-free bounded FIFO (ring_fifo.c).  Each hot counter has its own
  * cache line so producers and consumers do not slow each other down. */
 struct crew__qring {
-    /* Next position to put.  Written only by CAS (seq_cst) in producers and
-     * fetch_or (seq_cst) in shutdown; read by everyone. */
+    /* Next position to put, with the bits above.  Written only by CAS
+     * (seq_cst) in producers and set_maxsize, and fetch_or (seq_cst) in
+     * shutdown, a move and set_maxsize; read by everyone. */
     _Alignas(CREW__CACHE_LINE) _Atomic uint64_t tail;
     /* Next position to get.  Written only by CAS (seq_cst) in consumers,
-     * fetch_or (seq_cst) and a store by the thread that drains after an
-     * immediate shutdown. */
+     * fetch_or (seq_cst) by an immediate shutdown or a move, and a store by
+     * the thread that drains after an immediate shutdown. */
     _Alignas(CREW__CACHE_LINE) _Atomic uint64_t head;
     /* Consumers registered to sleep (RMW by consumers, read by producers)
      * and the futex word they sleep on (bumped by whoever wakes them). */
@@ -135,8 +142,8 @@ struct crew_queue {
     /* A, ring only: the bound puts respect, 1..cap; equal to maxsize while
      * the queue is a ring that is not shut down.  Written under locked.mu
      * (seq_cst: pairs with a sleeping producer's re-check, README.md
-     * section 10); the put fast path reads it relaxed and looks at head only
-     * when it is below cap. */
+     * section 10).  Below cap, LIMITED is set in tail (after the store), so
+     * the put fast path, which sees no ATTN bit, never reads it. */
     _Atomic uint64_t bound;
     crew_compare_fn compare;
     void *compare_ctx;

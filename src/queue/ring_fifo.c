@@ -36,6 +36,7 @@
 
 #include "base/assert.h"
 #include "base/clock.h"
+#include "base/compiler.h"
 #include "base/platform.h"
 #include "sched/sched.h"
 
@@ -59,7 +60,6 @@
 #define RING_NAP_NS 200000
 
 #define POS(x) CREW__QPOS(x) /* the same bits in head and tail */
-#define FLAGS (CREW__QTAIL_SHUT | CREW__QMOVED_BIT)
 
 static inline struct crew__qslot *ring_slot(const crew_queue *q, uint64_t pos)
 {
@@ -119,62 +119,85 @@ static void ring_wake(_Atomic uint32_t *word, size_t n)
     crew__futex_wake(word, n > INT_MAX ? INT_MAX : (int)n);
 }
 
+/* How many of n positions from pos a put may claim under a bound below the
+ * ring's size (LIMITED in tail; 0: full by the bound).  The slots cannot
+ * tell, head must.  head only grows, so a stale one overstates the size:
+ * with pos read before it, pos - h >= bound means the queue held at least
+ * bound items when pos was read (README.md section 10). */
+static uint64_t ring_room(const crew_queue *q, uint64_t pos, uint64_t n)
+{
+    /* The caller's acquire load of tail that saw LIMITED pairs with the
+     * release of set_maxsize's RMW that set it, so this reads that bound or
+     * a later one (a put concurrent with a change may use either, as in
+     * Python, where the attribute is set outside the queue's mutex). */
+    uint64_t bound = atomic_load_explicit(&q->bound, memory_order_relaxed);
+    uint64_t h = POS(atomic_load_explicit(&q->ring.head, memory_order_relaxed));
+    uint64_t used = pos > h ? pos - h : 0;
+    if (used >= bound)
+        return 0;
+    return bound - used < n ? bound - used : n;
+}
+
+static long ring_try_put_attn(crew_queue *q, void *const *items, size_t n);
+
 /* Claims up to n free positions at the tail and fills them with items[0..).
- * Returns how many were put (> 0), 0 if the ring is full, or
- * CREW_ESHUTDOWN. */
-static long ring_try_put(crew_queue *q, void *const *items, size_t n)
+ * Returns how many were put (> 0), 0 if the ring is full, CREW_ESHUTDOWN or
+ * CREW__QMOVED.  tv is tail's value with its bits, pos its position.
+ * Compiled twice: the steady-state copy (attn false) sees no ATTN bit, so
+ * tv is pos and nothing but the position is looked at; on ATTN it hands
+ * over to the other copy (ring_try_put_attn), out of line, so the fast
+ * path's code is what it would be without the bits. */
+static CREW__ALWAYS_INLINE long ring_put_claim(crew_queue *q, void *const *items, size_t n,
+                                               uint64_t tv, const bool attn)
 {
     struct crew__qring *r = &q->ring;
-    uint64_t pos = atomic_load_explicit(&r->tail, memory_order_relaxed);
-    /* Relaxed: a put concurrent with set_maxsize may use either bound (as
-     * in Python, where the attribute is set outside the queue's mutex); one
-     * ordered after it by happens-before reads the new one. */
-    uint64_t bound = atomic_load_explicit(&q->bound, memory_order_relaxed);
-    uint64_t k;
+    /* The ATTN copy reads tail with acquire: a value that has LIMITED was
+     * written by set_maxsize's RMW or by a CAS after it (its release
+     * sequence), so the bound stored before that RMW is visible. */
+    const memory_order tail_mo = attn ? memory_order_acquire : memory_order_relaxed;
+    uint64_t pos, k;
     for (;;) {
-        if (pos & FLAGS)
-            return (pos & CREW__QMOVED_BIT) ? CREW__QMOVED : CREW_ESHUTDOWN;
+        uint64_t room = n;
+        pos = tv;
+        if (tv & CREW__QATTN) {
+            if (!attn)
+                return ring_try_put_attn(q, items, n);
+            if (tv & (CREW__QTAIL_SHUT | CREW__QMOVED_BIT))
+                return (tv & CREW__QMOVED_BIT) ? CREW__QMOVED : CREW_ESHUTDOWN;
+            /* LIMITED (README.md section 10). */
+            pos = POS(tv);
+            room = ring_room(q, pos, n);
+            if (room == 0)
+                return 0;
+        }
         /* Acquire pairs with the release store of seq = pos (initial) or
          * pos - cap + cap by the consumer that freed the slot, so its read of
          * the old item happens before our write. */
         uint64_t seq = atomic_load_explicit(&ring_slot(q, pos)->seq, memory_order_acquire);
         int64_t diff = (int64_t)(seq - pos);
         if (diff == 0) {
-            uint64_t room = n;
-            if (bound < q->cap) {
-                /* A bound below the capacity (set_maxsize shrank the
-                 * queue): the slots cannot tell, head must.  head only
-                 * grows, so a stale one overstates the size: with pos read
-                 * before it, pos - h >= bound means the queue held at least
-                 * bound items when pos was read (README.md section 10). */
-                uint64_t h = POS(atomic_load_explicit(&r->head, memory_order_relaxed));
-                uint64_t used = pos > h ? pos - h : 0;
-                if (used >= bound)
-                    return 0;
-                room = bound - used;
-            }
             /* Free: count how many positions after it are free too. */
             k = 1;
-            while (k < n && k < room && k < q->cap &&
+            while (k < room && k < q->cap &&
                    atomic_load_explicit(&ring_slot(q, pos + k)->seq, memory_order_acquire) ==
                        pos + k)
                 k++;
             /* seq_cst: this CAS is the "publish" half of the Dekker pair with
              * a consumer that registers in cons_waiters and then loads tail
-             * (README.md).  It fails if SHUT was set meanwhile. */
-            if (atomic_compare_exchange_weak_explicit(&r->tail, &pos, pos + k,
-                                                      memory_order_seq_cst,
-                                                      memory_order_relaxed))
+             * (README.md).  It fails if any bit changed meanwhile (SHUT,
+             * MOVED, LIMITED), and keeps the bits it saw. */
+            if (atomic_compare_exchange_weak_explicit(&r->tail, &tv, tv + k,
+                                                      memory_order_seq_cst, tail_mo))
                 break;
         } else if (diff < 0) {
             /* The slot still holds the item of the previous lap: full,
-             * unless our pos is stale. */
-            uint64_t now = atomic_load_explicit(&r->tail, memory_order_relaxed);
-            if (now == pos)
+             * unless our tv is stale. */
+            uint64_t now = atomic_load_explicit(&r->tail, tail_mo);
+            if (now == tv)
                 return 0;
-            pos = now;
+            tv = now;
         } else {
-            pos = atomic_load_explicit(&r->tail, memory_order_relaxed);
+            tv = atomic_load_explicit(&r->tail, tail_mo);
         }
     }
     for (uint64_t i = 0; i < k; i++) {
@@ -184,6 +207,18 @@ static long ring_try_put(crew_queue *q, void *const *items, size_t n)
         atomic_store_explicit(&s->seq, pos + i + 1, memory_order_release);
     }
     return (long)k;
+}
+
+static CREW__COLD long ring_try_put_attn(crew_queue *q, void *const *items, size_t n)
+{
+    return ring_put_claim(q, items, n, atomic_load_explicit(&q->ring.tail, memory_order_acquire),
+                          true);
+}
+
+static long ring_try_put(crew_queue *q, void *const *items, size_t n)
+{
+    uint64_t tv = atomic_load_explicit(&q->ring.tail, memory_order_relaxed);
+    return ring_put_claim(q, items, n, tv, false);
 }
 
 /* What ring_try_get returns besides a count and CREW_ESHUTDOWN: the ring is
@@ -200,7 +235,7 @@ static long ring_try_get(crew_queue *q, void **items, size_t n)
     uint64_t pos = atomic_load_explicit(&r->head, memory_order_relaxed);
     uint64_t k;
     for (;;) {
-        if (pos & FLAGS) /* DROP is the same bit as SHUT */
+        if (pos & CREW__QATTN) /* DROP or MOVED */
             return (pos & CREW__QMOVED_BIT) ? CREW__QMOVED : CREW_ESHUTDOWN;
         /* Acquire pairs with the producer's release store of seq = pos + 1,
          * so the item it wrote is visible. */
@@ -306,7 +341,7 @@ static int ring_put_slow(crew_queue *q, void *const *items, size_t n, size_t *co
         /* seq_cst: pairs with set_maxsize's store of a larger bound and
          * its bump of prod_word that follows (README.md section 10). */
         uint64_t bound = atomic_load_explicit(&q->bound, memory_order_seq_cst);
-        if (t & FLAGS) {
+        if (t & (CREW__QTAIL_SHUT | CREW__QMOVED_BIT)) {
             /* the retry returns CREW_ESHUTDOWN or CREW__QMOVED */
         } else if (POS(t) - POS(h) >= bound) {
             crew__wait_word_blocking(&r->prod_word, w, deadline);
@@ -327,6 +362,8 @@ static int ring_put_slow(crew_queue *q, void *const *items, size_t n, size_t *co
     /* The last access to q: destroy may run once this is done. */
     if (counted)
         atomic_fetch_sub_explicit(&q->blocked, 1, memory_order_seq_cst);
+    if (k == CREW__QMOVED) /* the same call, on the locked store */
+        return crew__qlocked_put(q, items, n, count, true, deadline);
     return k > 0 ? 0 : (int)k;
 }
 
@@ -343,8 +380,11 @@ int crew__qring_put(crew_queue *q, void *const *items, size_t n, size_t *count, 
             ring_wake(&r->cons_word, (size_t)k);
         return 0;
     }
-    if (k < 0)
+    if (k < 0) {
+        if (k == CREW__QMOVED) /* the same call, on the locked store */
+            return crew__qlocked_put(q, items, n, count, wait, deadline);
         return (int)k;
+    }
     if (!wait)
         return CREW_EFULL;
     return ring_put_slow(q, items, n, count, deadline);
@@ -382,7 +422,7 @@ static int ring_get_slow(crew_queue *q, void **items, size_t n, size_t *count, b
         uint32_t w = atomic_load_explicit(&r->cons_word, memory_order_seq_cst);
         uint64_t h = atomic_load_explicit(&r->head, memory_order_seq_cst);
         uint64_t t = atomic_load_explicit(&r->tail, memory_order_seq_cst);
-        if (h & FLAGS) {
+        if (h & CREW__QATTN) {
             /* the retry returns CREW_ESHUTDOWN or CREW__QMOVED */
         } else if (POS(t) > POS(h)) {
             /* An item is claimed; it may not be published yet. */
@@ -406,6 +446,8 @@ static int ring_get_slow(crew_queue *q, void **items, size_t n, size_t *count, b
     }
     if (counted) /* the last access to q */
         atomic_fetch_sub_explicit(&q->blocked, 1, memory_order_seq_cst);
+    if (k == CREW__QMOVED) /* the same call, on the locked store */
+        return crew__qlocked_get(q, items, n, count, wait, deadline);
     return k > 0 ? 0 : (int)k;
 }
 
@@ -422,8 +464,10 @@ int crew__qring_get(crew_queue *q, void **items, size_t n, size_t *count, bool w
             ring_wake(&r->prod_word, (size_t)k);
         return 0;
     }
-    if (k == CREW_ESHUTDOWN || k == CREW__QMOVED)
-        return (int)k;
+    if (k == CREW_ESHUTDOWN)
+        return CREW_ESHUTDOWN;
+    if (k == CREW__QMOVED) /* the same call, on the locked store */
+        return crew__qlocked_get(q, items, n, count, wait, deadline);
     if (k == 0 && !wait)
         return CREW_EEMPTY;
     /* Waiting, or RING_PENDING (which even a try_ get waits out: those
@@ -470,17 +514,18 @@ int crew__qring_shutdown(crew_queue *q, bool immediate, uint64_t *dropped_out)
     }
     /* From here on no CAS on tail succeeds: tail is frozen (pairs with the
      * seq_cst tail loads in ring_try_get and the sleepers' re-checks). */
-    atomic_fetch_or_explicit(&r->tail, CREW__QTAIL_SHUT, memory_order_seq_cst);
+    atomic_fetch_or_explicit(&r->tail, CREW__QATTN | CREW__QTAIL_SHUT, memory_order_seq_cst);
     atomic_store_explicit(&q->shut_hint, true, memory_order_seq_cst);
     uint64_t h = CREW__QHEAD_DROP;
     if (immediate) /* From here on no CAS on head succeeds: only we move it. */
-        h = atomic_fetch_or_explicit(&r->head, CREW__QHEAD_DROP, memory_order_seq_cst);
+        h = atomic_fetch_or_explicit(&r->head, CREW__QATTN | CREW__QHEAD_DROP,
+                                     memory_order_seq_cst);
     pthread_mutex_unlock(&q->locked.mu);
     if (!(h & CREW__QHEAD_DROP)) {
         /* Let blocked getters leave at once; then drain. */
         ring_wake(&r->cons_word, INT_MAX);
         uint64_t t = POS(atomic_load_explicit(&r->tail, memory_order_seq_cst));
-        for (uint64_t pos = h; pos < t; pos++) {
+        for (uint64_t pos = POS(h); pos < t; pos++) {
             struct crew__qslot *s = ring_slot(q, pos);
             /* A put that claimed pos before SHUT may still be filling
              * it; acquire pairs with its release store. */
@@ -492,7 +537,7 @@ int crew__qring_shutdown(crew_queue *q, bool immediate, uint64_t *dropped_out)
                 q->drop(item, q->drop_ctx);
             dropped++;
         }
-        atomic_store_explicit(&r->head, t | CREW__QHEAD_DROP, memory_order_seq_cst);
+        atomic_store_explicit(&r->head, t | CREW__QATTN | CREW__QHEAD_DROP, memory_order_seq_cst);
     }
     /* Every blocked put and get re-checks and sees SHUT. */
     ring_wake(&r->prod_word, INT_MAX);
@@ -542,9 +587,11 @@ static int ring_move(crew_queue *q, size_t maxsize)
         return CREW_ENOMEM;
     /* 1. Freeze tail: every later CAS of a put fails and sees MOVED; the
      *    positions below t were claimed by puts that succeed. */
-    uint64_t t = atomic_fetch_or_explicit(&r->tail, CREW__QMOVED_BIT, memory_order_seq_cst);
+    uint64_t t = atomic_fetch_or_explicit(&r->tail, CREW__QATTN | CREW__QMOVED_BIT,
+                                          memory_order_seq_cst);
     /* 2. Freeze head likewise: the positions below h were claimed by gets. */
-    uint64_t h = atomic_fetch_or_explicit(&r->head, CREW__QMOVED_BIT, memory_order_seq_cst);
+    uint64_t h = atomic_fetch_or_explicit(&r->head, CREW__QATTN | CREW__QMOVED_BIT,
+                                          memory_order_seq_cst);
     CREW__ASSERT(!(t & CREW__QTAIL_SHUT) && !(h & CREW__QHEAD_DROP));
     t = POS(t);
     h = POS(h);
@@ -590,10 +637,22 @@ int crew__qring_set_maxsize(crew_queue *q, size_t maxsize)
         return ring_move(q, maxsize);
     uint64_t old = atomic_load_explicit(&q->bound, memory_order_relaxed);
     atomic_store_explicit(&q->maxsize, maxsize, memory_order_relaxed);
-    /* seq_cst store, then the bump: a producer that registered and then
-     * read the old bound read prod_word before this bump, so its futex wait
-     * returns at once (README.md section 10). */
+    /* The bound first, then the bit (README.md section 10).  Below cap,
+     * LIMITED sends every put through ring_room: a put whose CAS lands after
+     * this fetch_or saw the bit (the CAS compares the whole word), and its
+     * acquire fence after that pairs with this release, so it reads this
+     * bound or a later one.  At cap the bit goes (no SHUT or MOVED can be
+     * there: we hold mu and the ring is live, so ATTN goes with it). */
     atomic_store_explicit(&q->bound, (uint64_t)maxsize, memory_order_seq_cst);
+    if ((uint64_t)maxsize < q->cap)
+        atomic_fetch_or_explicit(&r->tail, CREW__QATTN | CREW__QTAIL_LIMITED,
+                                 memory_order_seq_cst);
+    else
+        atomic_fetch_and_explicit(&r->tail, ~(CREW__QATTN | CREW__QTAIL_LIMITED),
+                                  memory_order_seq_cst);
+    /* Then the bump: a producer that registered and then read the old bound
+     * (seq_cst, ring_put_slow) read prod_word before this bump, so its futex
+     * wait returns at once. */
     if (maxsize > old)
         ring_wake(&r->prod_word, INT_MAX);
     return 0;
