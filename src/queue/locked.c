@@ -16,7 +16,11 @@
  * doubling (amortised: no allocation per item in steady state) up to
  * maxsize for a bounded queue, and is never shrunk below its high-water
  * mark except by an immediate shutdown, which hands it to the drop callback
- * and frees it.  Semantics mirror Python 3.13's queue.Queue: README.md.
+ * and frees it.  Semantics mirror Python 3.13's queue.Queue: README.md
+ * (section 7 has the order of checks).  maxsize may change at any time
+ * (under mu, crew__qlocked_set_maxsize), so puts re-read it on every pass;
+ * a ring that moves here hands over its items and count of puts
+ * (crew__qlocked_adopt, README.md section 10).
  */
 #include "queue/queue_impl.h"
 

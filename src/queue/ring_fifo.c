@@ -11,11 +11,14 @@
  * no allocation, no lock and no system call: one CAS and two slot accesses
  * per item on each side.
  *
- * Shutdown lives inside the counters: bit 63 of tail (SHUT) makes every
+ * Shutdown lives inside the counters: a SHUT bit in tail makes every
  * later CAS on tail fail, so a put either claimed its slot before the
- * shutdown or returns CREW_ESHUTDOWN; bit 63 of head (DROP, immediate
+ * shutdown or returns CREW_ESHUTDOWN; a DROP bit in head (immediate
  * shutdown) does the same to gets while the shutting-down thread drains the
- * ring into the drop callback.
+ * ring into the drop callback.  crew_queue_set_maxsize uses the same
+ * device: LIMITED in tail for a bound below the ring's size, MOVED in both
+ * counters to move the ring to the locked store (README.md section 10).
+ * Bit 63 (ATTN) goes with any of them, so the fast paths test only a sign.
  *
  * Waiting: a call that cannot proceed spins briefly, then yields, then
  * registers in cons_waiters/prod_waiters and sleeps on a futex word through
