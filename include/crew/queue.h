@@ -12,22 +12,34 @@
  *                        promise that; crew does)
  * Any kind may be bounded (maxsize > 0: at most maxsize items at once) or
  * unbounded (maxsize == 0).  A bounded FIFO allocates nothing per item.
+ * maxsize can be changed on a live queue (crew_queue_set_maxsize), as
+ * Python's attribute can.
  *
  * Forms of every blocking call (the contract is in the name):
  *   crew_queue_put(q, x)              blocks until done or shut down
  *   crew_queue_try_put(q, x)          never blocks: CREW_EFULL if full
  *   crew_queue_put_timed(q, x, ns)    blocks at most ns nanoseconds
- *                                     (relative; ns < 0 is CREW_EINVAL,
- *                                     ns == 0 behaves like try_put but
- *                                     reports CREW_ETIMEDOUT)
+ *                                     (relative; ns == 0 behaves like
+ *                                     try_put but reports CREW_ETIMEDOUT;
+ *                                     ns < 0: see "Order of checks")
  *   crew_queue_put_until(q, x, dl)    blocks until deadline dl, an absolute
  *                                     time on crew_now_ns()'s monotonic clock
  * get, get_many, put_many and join have the same forms.  Timeouts use
  * CLOCK_MONOTONIC, so changing the wall clock never shortens or lengthens one.
  *
+ * Order of checks (Python 3.13's, call by call): a put checks shutdown
+ * (CREW_ESHUTDOWN), then whether the queue is bounded (an unbounded queue
+ * takes the item at once and never looks at the timeout), then a negative
+ * timeout (CREW_EINVAL, even if there is room), then fullness.  A get checks
+ * "shut down and empty" (CREW_ESHUTDOWN), then a negative timeout
+ * (CREW_EINVAL, even with items queued), then emptiness.  NULL arguments and
+ * n == 0 come before all of them (CREW_EINVAL); the batch calls follow the
+ * single call's order after that.  until-forms have no invalid deadline.
+ *
  * Unfinished-task count (task_done / join), as in Python: every successful
  * put adds one; crew_queue_task_done() removes one; crew_queue_join() blocks
  * until the count is zero.  task_done with a zero count is CREW_ETOOMANY.
+ * crew_queue_unfinished_tasks() reads it.
  *
  * Shutdown (Python 3.13): after crew_queue_shutdown(q, false), puts fail with
  * CREW_ESHUTDOWN; gets keep returning the items still queued and then fail with
@@ -97,16 +109,18 @@ CREW_API int crew_queue_create(crew_queue **out, const crew_queue_options *opts)
 CREW_API int crew_queue_destroy(crew_queue *q);
 
 /* put: 0, CREW_EFULL (try), CREW_ETIMEDOUT (timed), CREW_ESHUTDOWN,
- * CREW_EINVAL (q NULL or negative timeout), CREW_ENOMEM (queues whose
- * storage grows on demand, i.e. all but bounded FIFOs of 2 to 2^22 items;
- * nothing was put). */
+ * CREW_EINVAL (q NULL, or a negative timeout on a bounded queue that is not
+ * shut down: see "Order of checks"), CREW_ENOMEM (queues whose storage
+ * grows on demand, i.e. all but bounded FIFOs of 2 to 2^22 items created
+ * so and never moved by crew_queue_set_maxsize; nothing was put). */
 CREW_API int crew_queue_put(crew_queue *q, void *item);
 CREW_API int crew_queue_try_put(crew_queue *q, void *item);
 CREW_API int crew_queue_put_timed(crew_queue *q, void *item, int64_t timeout_ns);
 CREW_API int crew_queue_put_until(crew_queue *q, void *item, int64_t deadline_ns);
 
 /* get: stores the item in *item and returns 0; CREW_EEMPTY (try),
- * CREW_ETIMEDOUT (timed), CREW_ESHUTDOWN (shut down and empty), CREW_EINVAL.
+ * CREW_ETIMEDOUT (timed), CREW_ESHUTDOWN (shut down and empty), CREW_EINVAL
+ * (NULL argument, or a negative timeout unless shut down and empty).
  * *item is untouched on error. */
 CREW_API int crew_queue_get(crew_queue *q, void **item);
 CREW_API int crew_queue_try_get(crew_queue *q, void **item);
@@ -143,6 +157,40 @@ CREW_API bool crew_queue_empty(const crew_queue *q);
 CREW_API bool crew_queue_full(const crew_queue *q);
 CREW_API size_t crew_queue_maxsize(const crew_queue *q);
 CREW_API bool crew_queue_is_shutdown(const crew_queue *q);
+
+/* Python's q.unfinished_tasks: items put and not yet marked done by
+ * crew_queue_task_done (an immediate shutdown marks the items it drops).
+ * A snapshot, like size.  NULL q: 0. */
+CREW_API size_t crew_queue_unfinished_tasks(const crew_queue *q);
+
+/* Python's q.maxsize = maxsize on a live queue, for every kind: 0 makes
+ * the queue unbounded.  Growing (or 0) wakes every blocked putter, and all
+ * that now fit go in; shrinking below the current size keeps every item,
+ * and puts then wait (try_: CREW_EFULL; timed: CREW_ETIMEDOUT) until the
+ * size is below the new bound.  On a shut-down queue the value is recorded
+ * (crew_queue_maxsize, crew_queue_full report it) and puts still fail with
+ * CREW_ESHUTDOWN, as in Python, where setting the attribute still works.
+ * Returns 0; CREW_EINVAL if q is NULL; CREW_ENOMEM (nothing changed) when a
+ * ring has to move (below).  May run at the same time as any call but
+ * destroy; a put running at the same time may use the old bound or the new
+ * one (Python sets the attribute outside the queue's mutex: the same).
+ *
+ * Cost.  Locked kinds: one mutex section, O(1).  Bounded FIFOs created
+ * with 2 to 2^22 slots are a lock-free ring of that many slots:
+ *   - a new maxsize from 1 to the ring's size changes the ring's bound in
+ *     place, O(1).  With a bound below the ring's size a put also reads the
+ *     consumers' position (one more shared cache line per put); at the
+ *     ring's size puts cost what they did before;
+ *   - 0 or more than the ring's size moves the queue to the locked store
+ *     for good: the call allocates 16 bytes per ring slot, stops the ring,
+ *     waits for puts that had claimed a slot to finish writing it, and
+ *     copies the queued items in order: O(items + slots).  Calls on the
+ *     queue wait on its mutex meanwhile.  From then on every put and get
+ *     takes a mutex (the locked store's costs), a later maxsize within the
+ *     old size does not bring the ring back, and the ring's slot array stays
+ *     allocated until crew_queue_destroy.
+ * No item is lost or handed out twice by any of this. */
+CREW_API int crew_queue_set_maxsize(crew_queue *q, size_t maxsize);
 
 /* Marks one gotten item as processed.  CREW_ETOOMANY if the unfinished count
  * is already zero. */

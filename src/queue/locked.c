@@ -16,12 +16,17 @@
  * doubling (amortised: no allocation per item in steady state) up to
  * maxsize for a bounded queue, and is never shrunk below its high-water
  * mark except by an immediate shutdown, which hands it to the drop callback
- * and frees it.  Semantics mirror Python 3.13's queue.Queue: README.md.
+ * and frees it.  Semantics mirror Python 3.13's queue.Queue: README.md
+ * (section 7 has the order of checks).  maxsize may change at any time
+ * (under mu, crew__qlocked_set_maxsize), so puts re-read it on every pass;
+ * a ring that moves here hands over its items and count of puts
+ * (crew__qlocked_adopt, README.md section 10).
  */
 #include "queue/queue_impl.h"
 
 #include <stdlib.h>
 
+#include "base/assert.h"
 #include "base/clock.h"
 #include "base/platform.h"
 #include "sched/sched.h"
@@ -30,7 +35,7 @@
 
 int crew__qlocked_init(crew_queue *q)
 {
-    struct crew__qlocked *l = &q->u.locked;
+    struct crew__qlocked *l = &q->locked;
     if (pthread_mutex_init(&l->mu, NULL) != 0)
         return CREW_ENOMEM;
     atomic_init(&l->not_empty, 0);
@@ -52,7 +57,7 @@ int crew__qlocked_init(crew_queue *q)
 /* The index in buf of the i-th entry in storage order (FIFO: oldest first). */
 static size_t slot_of(const crew_queue *q, size_t i)
 {
-    const struct crew__qlocked *l = &q->u.locked;
+    const struct crew__qlocked *l = &q->locked;
     if (q->kind != CREW_QUEUE_FIFO)
         return i;
     size_t j = l->first + i;
@@ -61,7 +66,7 @@ static size_t slot_of(const crew_queue *q, size_t i)
 
 void crew__qlocked_fini(crew_queue *q)
 {
-    struct crew__qlocked *l = &q->u.locked;
+    struct crew__qlocked *l = &q->locked;
     if (q->drop) {
         /* Storage order; for PRIORITY that is heap order, which is fine:
          * every item is dropped exactly once. */
@@ -77,7 +82,7 @@ void crew__qlocked_fini(crew_queue *q)
  * everything as it was. */
 static int reserve(crew_queue *q, size_t want)
 {
-    struct crew__qlocked *l = &q->u.locked;
+    struct crew__qlocked *l = &q->locked;
     if (want <= l->cap)
         return 0;
     size_t ncap = l->cap ? l->cap : LOCKED_INITIAL_CAP;
@@ -86,8 +91,9 @@ static int reserve(crew_queue *q, size_t want)
             return CREW_ENOMEM;
         ncap *= 2;
     }
-    if (q->maxsize && ncap > q->maxsize)
-        ncap = q->maxsize > want ? q->maxsize : want;
+    size_t m = atomic_load_explicit(&q->maxsize, memory_order_relaxed); /* stable under mu */
+    if (m && ncap > m)
+        ncap = m > want ? m : want;
     struct crew__qentry *nb = crew__malloc(ncap * sizeof *nb);
     if (!nb)
         return CREW_ENOMEM;
@@ -110,7 +116,7 @@ static bool before(const crew_queue *q, const struct crew__qentry *a,
 /* Adds one entry (mu held, room reserved). */
 static void push(crew_queue *q, void *item)
 {
-    struct crew__qlocked *l = &q->u.locked;
+    struct crew__qlocked *l = &q->locked;
     struct crew__qentry e = {item, l->next_seq++};
     if (q->kind == CREW_QUEUE_FIFO) {
         size_t j = l->first + l->count;
@@ -134,7 +140,7 @@ static void push(crew_queue *q, void *item)
 /* Removes the entry the next get returns (mu held, count > 0). */
 static void *pop(crew_queue *q)
 {
-    struct crew__qlocked *l = &q->u.locked;
+    struct crew__qlocked *l = &q->locked;
     void *item;
     if (q->kind == CREW_QUEUE_FIFO) {
         item = l->buf[l->first].item;
@@ -167,7 +173,7 @@ static void *pop(crew_queue *q)
  * return).  Returns CREW_ETIMEDOUT once the deadline has passed. */
 static int word_wait(crew_queue *q, _Atomic uint32_t *word, int64_t deadline)
 {
-    struct crew__qlocked *l = &q->u.locked;
+    struct crew__qlocked *l = &q->locked;
     if (deadline != CREW__FOREVER && crew_now_ns() >= deadline)
         return CREW_ETIMEDOUT;
     /* Read under mu: any later bump (also under mu) changes it. */
@@ -188,21 +194,32 @@ static void word_wake(_Atomic uint32_t *word, unsigned waiting, size_t n)
     crew__futex_wake(word, n >= waiting ? (int)waiting : (int)n);
 }
 
-int crew__qlocked_put(crew_queue *q, void *const *items, size_t n, size_t *count, bool wait,
-                      int64_t deadline)
+/* bad: the caller gave a negative relative timeout (wait is true). */
+static int locked_put(crew_queue *q, void *const *items, size_t n, size_t *count, bool wait,
+                      int64_t deadline, bool bad)
 {
-    struct crew__qlocked *l = &q->u.locked;
+    struct crew__qlocked *l = &q->locked;
     bool counted = false;
     int rc = 0;
     pthread_mutex_lock(&l->mu);
+    size_t m = 0;
     for (;;) {
-        /* Python checks shutdown first, then fullness, and again after every
-         * wait. */
+        /* Python checks shutdown first, then whether the queue is bounded,
+         * then a negative timeout, then fullness, and shutdown again after
+         * every wait.  maxsize is re-read every time (set_maxsize writes it
+         * under mu). */
         if (l->shut) {
             rc = CREW_ESHUTDOWN;
             break;
         }
-        if (!q->maxsize || l->count < q->maxsize)
+        m = atomic_load_explicit(&q->maxsize, memory_order_relaxed);
+        if (!m)
+            break;
+        if (bad) {
+            rc = CREW_EINVAL;
+            break;
+        }
+        if (l->count < m)
             break;
         if (!wait) {
             rc = CREW_EFULL;
@@ -215,15 +232,18 @@ int crew__qlocked_put(crew_queue *q, void *const *items, size_t n, size_t *count
         l->putters_waiting++;
         int w = word_wait(q, &l->not_full, deadline);
         l->putters_waiting--;
-        if (w == CREW_ETIMEDOUT && !l->shut && l->count >= q->maxsize) {
-            rc = CREW_ETIMEDOUT;
-            break;
+        if (w == CREW_ETIMEDOUT && !l->shut) {
+            m = atomic_load_explicit(&q->maxsize, memory_order_relaxed);
+            if (m && l->count >= m) {
+                rc = CREW_ETIMEDOUT;
+                break;
+            }
         }
     }
     if (rc == 0) {
         size_t k = n;
-        if (q->maxsize && k > q->maxsize - l->count)
-            k = q->maxsize - l->count;
+        if (m && k > m - l->count)
+            k = m - l->count;
         rc = reserve(q, l->count + k);
         if (rc == 0) {
             for (size_t i = 0; i < k; i++)
@@ -241,10 +261,33 @@ int crew__qlocked_put(crew_queue *q, void *const *items, size_t n, size_t *count
     return rc;
 }
 
+int crew__qlocked_put(crew_queue *q, void *const *items, size_t n, size_t *count, bool wait,
+                      int64_t deadline)
+{
+    return locked_put(q, items, n, count, wait, deadline, false);
+}
+
+int crew__qlocked_put_bad_timeout(crew_queue *q, void *const *items, size_t n, size_t *count)
+{
+    return locked_put(q, items, n, count, true, CREW__FOREVER, true);
+}
+
+int crew__qlocked_get_bad_timeout(crew_queue *q)
+{
+    struct crew__qlocked *l = &q->locked;
+    /* Python: shut down and empty raises ShutDown before the timeout is
+     * looked at; otherwise a negative timeout is a ValueError, even with
+     * items queued. */
+    pthread_mutex_lock(&l->mu);
+    int rc = l->shut && l->count == 0 ? CREW_ESHUTDOWN : CREW_EINVAL;
+    pthread_mutex_unlock(&l->mu);
+    return rc;
+}
+
 int crew__qlocked_get(crew_queue *q, void **items, size_t n, size_t *count, bool wait,
                       int64_t deadline)
 {
-    struct crew__qlocked *l = &q->u.locked;
+    struct crew__qlocked *l = &q->locked;
     bool counted = false;
     int rc = 0;
     pthread_mutex_lock(&l->mu);
@@ -277,8 +320,9 @@ int crew__qlocked_get(crew_queue *q, void **items, size_t n, size_t *count, bool
             items[i] = pop(q);
         *count = k;
         atomic_store_explicit(&l->size, l->count, memory_order_relaxed);
-        if (q->maxsize)
-            word_wake(&l->not_full, l->putters_waiting, k);
+        /* Unconditional: the queue may have been bounded since those
+         * putters went to sleep (word_wake does nothing without them). */
+        word_wake(&l->not_full, l->putters_waiting, k);
     }
     pthread_mutex_unlock(&l->mu);
     if (counted)
@@ -289,23 +333,23 @@ int crew__qlocked_get(crew_queue *q, void **items, size_t n, size_t *count, bool
 size_t crew__qlocked_size(const crew_queue *q)
 {
     /* A snapshot: written under mu after every change. */
-    return atomic_load_explicit(&q->u.locked.size, memory_order_relaxed);
+    return atomic_load_explicit(&q->locked.size, memory_order_relaxed);
 }
 
 uint64_t crew__qlocked_puts(const crew_queue *q)
 {
     /* Pairs with the seq_cst fetch_add in put (queue.c's Dekker pairs). */
-    return atomic_load_explicit(&q->u.locked.puts, memory_order_seq_cst);
+    return atomic_load_explicit(&q->locked.puts, memory_order_seq_cst);
 }
 
 bool crew__qlocked_is_shutdown(const crew_queue *q)
 {
-    return atomic_load_explicit(&q->u.locked.shut_flag, memory_order_acquire);
+    return atomic_load_explicit(&q->locked.shut_flag, memory_order_acquire);
 }
 
 uint64_t crew__qlocked_shutdown(crew_queue *q, bool immediate)
 {
-    struct crew__qlocked *l = &q->u.locked;
+    struct crew__qlocked *l = &q->locked;
     struct crew__qentry *buf = NULL;
     size_t first = 0, count = 0, cap = 0;
     pthread_mutex_lock(&l->mu);
@@ -333,4 +377,32 @@ uint64_t crew__qlocked_shutdown(crew_queue *q, bool immediate)
     }
     crew__free(buf);
     return count;
+}
+
+void crew__qlocked_set_maxsize(crew_queue *q, size_t maxsize)
+{
+    struct crew__qlocked *l = &q->locked;
+    size_t old = atomic_load_explicit(&q->maxsize, memory_order_relaxed);
+    atomic_store_explicit(&q->maxsize, maxsize, memory_order_relaxed);
+    /* Growing (or becoming unbounded) may let every blocked putter in:
+     * wake them all; those that still do not fit sleep again.  Python sets
+     * the attribute without notifying anyone (README.md, section 10). */
+    if (old && (!maxsize || maxsize > old))
+        word_wake(&l->not_full, l->putters_waiting, SIZE_MAX);
+}
+
+void crew__qlocked_adopt(crew_queue *q, struct crew__qentry *buf, size_t cap, size_t count,
+                         uint64_t puts)
+{
+    struct crew__qlocked *l = &q->locked;
+    CREW__ASSERT(l->count == 0 && l->buf == NULL && !l->shut && count <= cap);
+    l->buf = buf;
+    l->cap = cap;
+    l->first = 0;
+    l->count = count;
+    l->next_seq = count;
+    atomic_store_explicit(&l->size, count, memory_order_relaxed);
+    /* seq_cst like every write of puts; it is published to readers
+     * without mu by the release store of ring_impl = false that follows. */
+    atomic_store_explicit(&l->puts, puts, memory_order_seq_cst);
 }

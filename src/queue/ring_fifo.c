@@ -11,11 +11,14 @@
  * no allocation, no lock and no system call: one CAS and two slot accesses
  * per item on each side.
  *
- * Shutdown lives inside the counters: bit 63 of tail (SHUT) makes every
+ * Shutdown lives inside the counters: a SHUT bit in tail makes every
  * later CAS on tail fail, so a put either claimed its slot before the
- * shutdown or returns CREW_ESHUTDOWN; bit 63 of head (DROP, immediate
+ * shutdown or returns CREW_ESHUTDOWN; a DROP bit in head (immediate
  * shutdown) does the same to gets while the shutting-down thread drains the
- * ring into the drop callback.
+ * ring into the drop callback.  crew_queue_set_maxsize uses the same
+ * device: LIMITED in tail for a bound below the ring's size, MOVED in both
+ * counters to move the ring to the locked store (README.md section 10).
+ * Bit 63 (ATTN) goes with any of them, so the fast paths test only a sign.
  *
  * Waiting: a call that cannot proceed spins briefly, then yields, then
  * registers in cons_waiters/prod_waiters and sleeps on a futex word through
@@ -34,7 +37,9 @@
 #include <sched.h>
 #include <stdlib.h>
 
+#include "base/assert.h"
 #include "base/clock.h"
+#include "base/compiler.h"
 #include "base/platform.h"
 #include "sched/sched.h"
 
@@ -57,7 +62,7 @@
 #define RING_STALL_YIELDS 16
 #define RING_NAP_NS 200000
 
-#define POS(x) ((x) & ~CREW__QTAIL_SHUT) /* same bit in head and tail */
+#define POS(x) CREW__QPOS(x) /* the same bits in head and tail */
 
 static inline struct crew__qslot *ring_slot(const crew_queue *q, uint64_t pos)
 {
@@ -66,8 +71,9 @@ static inline struct crew__qslot *ring_slot(const crew_queue *q, uint64_t pos)
 
 int crew__qring_init(crew_queue *q)
 {
-    struct crew__qring *r = &q->u.ring;
-    q->cap = q->maxsize;
+    struct crew__qring *r = &q->ring;
+    q->cap = atomic_load_explicit(&q->maxsize, memory_order_relaxed);
+    atomic_init(&q->bound, q->cap);
     q->pow2 = (q->cap & (q->cap - 1)) == 0;
     q->mask = q->cap - 1;
     q->slots = crew__alloc_lines((size_t)q->cap * sizeof(struct crew__qslot));
@@ -86,10 +92,16 @@ int crew__qring_init(crew_queue *q)
     return 0;
 }
 
-/* Called by destroy with no other call running: drops what is left. */
+/* Called by destroy with no other call running: drops what is left (a
+ * moved ring's items belong to the locked store). */
 void crew__qring_fini(crew_queue *q)
 {
-    struct crew__qring *r = &q->u.ring;
+    struct crew__qring *r = &q->ring;
+    if (!atomic_load_explicit(&q->ring_impl, memory_order_relaxed)) {
+        crew__free(q->slots);
+        q->slots = NULL;
+        return;
+    }
     uint64_t h = POS(atomic_load_explicit(&r->head, memory_order_relaxed));
     uint64_t t = POS(atomic_load_explicit(&r->tail, memory_order_relaxed));
     for (uint64_t pos = h; pos < t; pos++) {
@@ -110,17 +122,57 @@ static void ring_wake(_Atomic uint32_t *word, size_t n)
     crew__futex_wake(word, n > INT_MAX ? INT_MAX : (int)n);
 }
 
-/* Claims up to n free positions at the tail and fills them with items[0..).
- * Returns how many were put (> 0), 0 if the ring is full, or
- * CREW_ESHUTDOWN. */
-static long ring_try_put(crew_queue *q, void *const *items, size_t n)
+/* How many of n positions from pos a put may claim under a bound below the
+ * ring's size (LIMITED in tail; 0: full by the bound).  The slots cannot
+ * tell, head must.  head only grows, so a stale one overstates the size:
+ * with pos read before it, pos - h >= bound means the queue held at least
+ * bound items when pos was read (README.md section 10). */
+static uint64_t ring_room(const crew_queue *q, uint64_t pos, uint64_t n)
 {
-    struct crew__qring *r = &q->u.ring;
-    uint64_t pos = atomic_load_explicit(&r->tail, memory_order_relaxed);
-    uint64_t k;
+    /* The caller's acquire load of tail that saw LIMITED pairs with the
+     * release of set_maxsize's RMW that set it, so this reads that bound or
+     * a later one (a put concurrent with a change may use either, as in
+     * Python, where the attribute is set outside the queue's mutex). */
+    uint64_t bound = atomic_load_explicit(&q->bound, memory_order_relaxed);
+    uint64_t h = POS(atomic_load_explicit(&q->ring.head, memory_order_relaxed));
+    uint64_t used = pos > h ? pos - h : 0;
+    if (used >= bound)
+        return 0;
+    return bound - used < n ? bound - used : n;
+}
+
+static long ring_try_put_attn(crew_queue *q, void *const *items, size_t n);
+
+/* Claims up to n free positions at the tail and fills them with items[0..).
+ * Returns how many were put (> 0), 0 if the ring is full, CREW_ESHUTDOWN or
+ * CREW__QMOVED.  tv is tail's value with its bits, pos its position.
+ * Compiled twice: the steady-state copy (attn false) sees no ATTN bit, so
+ * tv is pos and nothing but the position is looked at; on ATTN it hands
+ * over to the other copy (ring_try_put_attn), out of line, so the fast
+ * path's code is what it would be without the bits. */
+static CREW__ALWAYS_INLINE long ring_put_claim(crew_queue *q, void *const *items, size_t n,
+                                               uint64_t tv, const bool attn)
+{
+    struct crew__qring *r = &q->ring;
+    /* The ATTN copy reads tail with acquire: a value that has LIMITED was
+     * written by set_maxsize's RMW or by a CAS after it (its release
+     * sequence), so the bound stored before that RMW is visible. */
+    const memory_order tail_mo = attn ? memory_order_acquire : memory_order_relaxed;
+    uint64_t pos, k;
     for (;;) {
-        if (pos & CREW__QTAIL_SHUT)
-            return CREW_ESHUTDOWN;
+        uint64_t room = n;
+        pos = tv;
+        if (tv & CREW__QATTN) {
+            if (!attn)
+                return ring_try_put_attn(q, items, n);
+            if (tv & (CREW__QTAIL_SHUT | CREW__QMOVED_BIT))
+                return (tv & CREW__QMOVED_BIT) ? CREW__QMOVED : CREW_ESHUTDOWN;
+            /* LIMITED (README.md section 10). */
+            pos = POS(tv);
+            room = ring_room(q, pos, n);
+            if (room == 0)
+                return 0;
+        }
         /* Acquire pairs with the release store of seq = pos (initial) or
          * pos - cap + cap by the consumer that freed the slot, so its read of
          * the old item happens before our write. */
@@ -129,26 +181,26 @@ static long ring_try_put(crew_queue *q, void *const *items, size_t n)
         if (diff == 0) {
             /* Free: count how many positions after it are free too. */
             k = 1;
-            while (k < n && k < q->cap &&
+            while (k < room && k < q->cap &&
                    atomic_load_explicit(&ring_slot(q, pos + k)->seq, memory_order_acquire) ==
                        pos + k)
                 k++;
             /* seq_cst: this CAS is the "publish" half of the Dekker pair with
              * a consumer that registers in cons_waiters and then loads tail
-             * (README.md).  It fails if SHUT was set meanwhile. */
-            if (atomic_compare_exchange_weak_explicit(&r->tail, &pos, pos + k,
-                                                      memory_order_seq_cst,
-                                                      memory_order_relaxed))
+             * (README.md).  It fails if any bit changed meanwhile (SHUT,
+             * MOVED, LIMITED), and keeps the bits it saw. */
+            if (atomic_compare_exchange_weak_explicit(&r->tail, &tv, tv + k,
+                                                      memory_order_seq_cst, tail_mo))
                 break;
         } else if (diff < 0) {
             /* The slot still holds the item of the previous lap: full,
-             * unless our pos is stale. */
-            uint64_t now = atomic_load_explicit(&r->tail, memory_order_relaxed);
-            if (now == pos)
+             * unless our tv is stale. */
+            uint64_t now = atomic_load_explicit(&r->tail, tail_mo);
+            if (now == tv)
                 return 0;
-            pos = now;
+            tv = now;
         } else {
-            pos = atomic_load_explicit(&r->tail, memory_order_relaxed);
+            tv = atomic_load_explicit(&r->tail, tail_mo);
         }
     }
     for (uint64_t i = 0; i < k; i++) {
@@ -158,6 +210,18 @@ static long ring_try_put(crew_queue *q, void *const *items, size_t n)
         atomic_store_explicit(&s->seq, pos + i + 1, memory_order_release);
     }
     return (long)k;
+}
+
+static CREW__COLD long ring_try_put_attn(crew_queue *q, void *const *items, size_t n)
+{
+    return ring_put_claim(q, items, n, atomic_load_explicit(&q->ring.tail, memory_order_acquire),
+                          true);
+}
+
+static long ring_try_put(crew_queue *q, void *const *items, size_t n)
+{
+    uint64_t tv = atomic_load_explicit(&q->ring.tail, memory_order_relaxed);
+    return ring_put_claim(q, items, n, tv, false);
 }
 
 /* What ring_try_get returns besides a count and CREW_ESHUTDOWN: the ring is
@@ -170,12 +234,12 @@ static long ring_try_put(crew_queue *q, void *const *items, size_t n)
  * RING_PENDING. */
 static long ring_try_get(crew_queue *q, void **items, size_t n)
 {
-    struct crew__qring *r = &q->u.ring;
+    struct crew__qring *r = &q->ring;
     uint64_t pos = atomic_load_explicit(&r->head, memory_order_relaxed);
     uint64_t k;
     for (;;) {
-        if (pos & CREW__QHEAD_DROP)
-            return CREW_ESHUTDOWN;
+        if (pos & CREW__QATTN) /* DROP or MOVED */
+            return (pos & CREW__QMOVED_BIT) ? CREW__QMOVED : CREW_ESHUTDOWN;
         /* Acquire pairs with the producer's release store of seq = pos + 1,
          * so the item it wrote is visible. */
         uint64_t seq = atomic_load_explicit(&ring_slot(q, pos)->seq, memory_order_acquire);
@@ -255,7 +319,7 @@ static bool ring_backoff(crew_queue *q, unsigned *spins, bool *counted)
 static int ring_put_slow(crew_queue *q, void *const *items, size_t n, size_t *count,
                          int64_t deadline)
 {
-    struct crew__qring *r = &q->u.ring;
+    struct crew__qring *r = &q->ring;
     unsigned spins = 0, stalls = 0;
     bool counted = false;
     long k;
@@ -277,9 +341,12 @@ static int ring_put_slow(crew_queue *q, void *const *items, size_t n, size_t *co
         /* head before tail: tail only grows, so t - h cannot underflow. */
         uint64_t h = atomic_load_explicit(&r->head, memory_order_seq_cst);
         uint64_t t = atomic_load_explicit(&r->tail, memory_order_seq_cst);
-        if (t & CREW__QTAIL_SHUT) {
-            /* the retry returns CREW_ESHUTDOWN */
-        } else if (POS(t) - POS(h) >= q->cap) {
+        /* seq_cst: pairs with set_maxsize's store of a larger bound and
+         * its bump of prod_word that follows (README.md section 10). */
+        uint64_t bound = atomic_load_explicit(&q->bound, memory_order_seq_cst);
+        if (t & (CREW__QTAIL_SHUT | CREW__QMOVED_BIT)) {
+            /* the retry returns CREW_ESHUTDOWN or CREW__QMOVED */
+        } else if (POS(t) - POS(h) >= bound) {
             crew__wait_word_blocking(&r->prod_word, w, deadline);
             stalls = 0;
         } else if (++stalls < RING_STALL_YIELDS) {
@@ -298,13 +365,15 @@ static int ring_put_slow(crew_queue *q, void *const *items, size_t n, size_t *co
     /* The last access to q: destroy may run once this is done. */
     if (counted)
         atomic_fetch_sub_explicit(&q->blocked, 1, memory_order_seq_cst);
+    if (k == CREW__QMOVED) /* the same call, on the locked store */
+        return crew__qlocked_put(q, items, n, count, true, deadline);
     return k > 0 ? 0 : (int)k;
 }
 
 int crew__qring_put(crew_queue *q, void *const *items, size_t n, size_t *count, bool wait,
                     int64_t deadline)
 {
-    struct crew__qring *r = &q->u.ring;
+    struct crew__qring *r = &q->ring;
     long k = ring_try_put(q, items, n);
     if (k > 0) {
         *count = (size_t)k;
@@ -314,8 +383,11 @@ int crew__qring_put(crew_queue *q, void *const *items, size_t n, size_t *count, 
             ring_wake(&r->cons_word, (size_t)k);
         return 0;
     }
-    if (k < 0)
+    if (k < 0) {
+        if (k == CREW__QMOVED) /* the same call, on the locked store */
+            return crew__qlocked_put(q, items, n, count, wait, deadline);
         return (int)k;
+    }
     if (!wait)
         return CREW_EFULL;
     return ring_put_slow(q, items, n, count, deadline);
@@ -324,7 +396,7 @@ int crew__qring_put(crew_queue *q, void *const *items, size_t n, size_t *count, 
 static int ring_get_slow(crew_queue *q, void **items, size_t n, size_t *count, bool wait,
                          int64_t deadline)
 {
-    struct crew__qring *r = &q->u.ring;
+    struct crew__qring *r = &q->ring;
     unsigned spins = 0, stalls = 0;
     bool counted = false;
     long k;
@@ -335,7 +407,7 @@ static int ring_get_slow(crew_queue *q, void **items, size_t n, size_t *count, b
             sched_yield();
             continue;
         }
-        if (k != 0)
+        if (k != 0) /* items, CREW_ESHUTDOWN or CREW__QMOVED */
             break;
         if (!wait) {
             k = CREW_EEMPTY;
@@ -353,8 +425,8 @@ static int ring_get_slow(crew_queue *q, void **items, size_t n, size_t *count, b
         uint32_t w = atomic_load_explicit(&r->cons_word, memory_order_seq_cst);
         uint64_t h = atomic_load_explicit(&r->head, memory_order_seq_cst);
         uint64_t t = atomic_load_explicit(&r->tail, memory_order_seq_cst);
-        if (h & CREW__QHEAD_DROP) {
-            /* the retry returns CREW_ESHUTDOWN */
+        if (h & CREW__QATTN) {
+            /* the retry returns CREW_ESHUTDOWN or CREW__QMOVED */
         } else if (POS(t) > POS(h)) {
             /* An item is claimed; it may not be published yet. */
             if (++stalls < RING_STALL_YIELDS)
@@ -377,13 +449,15 @@ static int ring_get_slow(crew_queue *q, void **items, size_t n, size_t *count, b
     }
     if (counted) /* the last access to q */
         atomic_fetch_sub_explicit(&q->blocked, 1, memory_order_seq_cst);
+    if (k == CREW__QMOVED) /* the same call, on the locked store */
+        return crew__qlocked_get(q, items, n, count, wait, deadline);
     return k > 0 ? 0 : (int)k;
 }
 
 int crew__qring_get(crew_queue *q, void **items, size_t n, size_t *count, bool wait,
                     int64_t deadline)
 {
-    struct crew__qring *r = &q->u.ring;
+    struct crew__qring *r = &q->ring;
     long k = ring_try_get(q, items, n);
     if (k > 0) {
         *count = (size_t)k;
@@ -395,6 +469,8 @@ int crew__qring_get(crew_queue *q, void **items, size_t n, size_t *count, bool w
     }
     if (k == CREW_ESHUTDOWN)
         return CREW_ESHUTDOWN;
+    if (k == CREW__QMOVED) /* the same call, on the locked store */
+        return crew__qlocked_get(q, items, n, count, wait, deadline);
     if (k == 0 && !wait)
         return CREW_EEMPTY;
     /* Waiting, or RING_PENDING (which even a try_ get waits out: those
@@ -404,7 +480,7 @@ int crew__qring_get(crew_queue *q, void **items, size_t n, size_t *count, bool w
 
 size_t crew__qring_size(const crew_queue *q)
 {
-    const struct crew__qring *r = &q->u.ring;
+    const struct crew__qring *r = &q->ring;
     /* head first: tail only grows, so t >= h unless both moved a lot. */
     uint64_t h = POS(atomic_load_explicit(&r->head, memory_order_acquire));
     uint64_t t = POS(atomic_load_explicit(&r->tail, memory_order_acquire));
@@ -417,46 +493,170 @@ uint64_t crew__qring_puts(const crew_queue *q)
 {
     /* Every position below tail was claimed by a put that succeeds. seq_cst:
      * read by join/task_done in their Dekker pairs (queue.c). */
-    return POS(atomic_load_explicit(&q->u.ring.tail, memory_order_seq_cst));
+    return POS(atomic_load_explicit(&q->ring.tail, memory_order_seq_cst));
 }
 
 bool crew__qring_is_shutdown(const crew_queue *q)
 {
-    return atomic_load_explicit(&q->u.ring.tail, memory_order_acquire) & CREW__QTAIL_SHUT;
+    return atomic_load_explicit(&q->ring.tail, memory_order_acquire) & CREW__QTAIL_SHUT;
 }
 
-uint64_t crew__qring_shutdown(crew_queue *q, bool immediate)
+int crew__qring_shutdown(crew_queue *q, bool immediate, uint64_t *dropped_out)
 {
-    struct crew__qring *r = &q->u.ring;
+    struct crew__qring *r = &q->ring;
     uint64_t dropped = 0;
+    /* locked.mu orders the shutdown against a move to the locked store:
+     * either the move came first (the locked store shuts down instead), or
+     * SHUT is set first and no move ever happens (set_maxsize checks SHUT
+     * under mu).  Only the bits are set under mu; the drain below runs
+     * without it, so the drop callback never runs under a queue lock. */
+    pthread_mutex_lock(&q->locked.mu);
+    if (!atomic_load_explicit(&q->ring_impl, memory_order_relaxed)) {
+        pthread_mutex_unlock(&q->locked.mu);
+        return CREW__QMOVED;
+    }
     /* From here on no CAS on tail succeeds: tail is frozen (pairs with the
      * seq_cst tail loads in ring_try_get and the sleepers' re-checks). */
-    atomic_fetch_or_explicit(&r->tail, CREW__QTAIL_SHUT, memory_order_seq_cst);
+    atomic_fetch_or_explicit(&r->tail, CREW__QATTN | CREW__QTAIL_SHUT, memory_order_seq_cst);
     atomic_store_explicit(&q->shut_hint, true, memory_order_seq_cst);
-    if (immediate) {
-        /* From here on no CAS on head succeeds: only this thread moves it. */
-        uint64_t h = atomic_fetch_or_explicit(&r->head, CREW__QHEAD_DROP, memory_order_seq_cst);
-        if (!(h & CREW__QHEAD_DROP)) {
-            /* Let blocked getters leave at once; then drain. */
-            ring_wake(&r->cons_word, INT_MAX);
-            uint64_t t = POS(atomic_load_explicit(&r->tail, memory_order_seq_cst));
-            for (uint64_t pos = h; pos < t; pos++) {
-                struct crew__qslot *s = ring_slot(q, pos);
-                /* A put that claimed pos before SHUT may still be filling
-                 * it; acquire pairs with its release store. */
-                for (unsigned k = 0; atomic_load_explicit(&s->seq, memory_order_acquire) != pos + 1; k++)
-                    crew__backoff(k);
-                void *item = s->item;
-                atomic_store_explicit(&s->seq, pos + q->cap, memory_order_release);
-                if (q->drop)
-                    q->drop(item, q->drop_ctx);
-                dropped++;
-            }
-            atomic_store_explicit(&r->head, t | CREW__QHEAD_DROP, memory_order_seq_cst);
+    uint64_t h = CREW__QHEAD_DROP;
+    if (immediate) /* From here on no CAS on head succeeds: only we move it. */
+        h = atomic_fetch_or_explicit(&r->head, CREW__QATTN | CREW__QHEAD_DROP,
+                                     memory_order_seq_cst);
+    pthread_mutex_unlock(&q->locked.mu);
+    if (!(h & CREW__QHEAD_DROP)) {
+        /* Let blocked getters leave at once; then drain. */
+        ring_wake(&r->cons_word, INT_MAX);
+        uint64_t t = POS(atomic_load_explicit(&r->tail, memory_order_seq_cst));
+        for (uint64_t pos = POS(h); pos < t; pos++) {
+            struct crew__qslot *s = ring_slot(q, pos);
+            /* A put that claimed pos before SHUT may still be filling
+             * it; acquire pairs with its release store. */
+            for (unsigned k = 0; atomic_load_explicit(&s->seq, memory_order_acquire) != pos + 1; k++)
+                crew__backoff(k);
+            void *item = s->item;
+            atomic_store_explicit(&s->seq, pos + q->cap, memory_order_release);
+            if (q->drop)
+                q->drop(item, q->drop_ctx);
+            dropped++;
         }
+        atomic_store_explicit(&r->head, t | CREW__QATTN | CREW__QHEAD_DROP, memory_order_seq_cst);
     }
     /* Every blocked put and get re-checks and sees SHUT. */
     ring_wake(&r->prod_word, INT_MAX);
     ring_wake(&r->cons_word, INT_MAX);
-    return dropped;
+    *dropped_out = dropped;
+    return 0;
+}
+
+int crew__qring_bad_timeout(const crew_queue *q, bool put)
+{
+    const struct crew__qring *r = &q->ring;
+    if (put) {
+        /* A ring is always bounded: Python's put checks shutdown, then
+         * (bounded) rejects the timeout. */
+        uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+        if (t & CREW__QMOVED_BIT)
+            return CREW__QMOVED;
+        return (t & CREW__QTAIL_SHUT) ? CREW_ESHUTDOWN : CREW_EINVAL;
+    }
+    /* get: ShutDown if shut down and empty, else the timeout is rejected.
+     * head before tail: if tail is shut with no position past h, the queue
+     * was shut down and empty when tail was read (head >= h then); if not,
+     * it was not both when head was read (tail then was frozen past h, or
+     * not shut yet). */
+    uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);
+    if (h & CREW__QMOVED_BIT)
+        return CREW__QMOVED;
+    if (h & CREW__QHEAD_DROP)
+        return CREW_ESHUTDOWN;
+    uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
+    if ((t & CREW__QTAIL_SHUT) && POS(t) <= POS(h))
+        return CREW_ESHUTDOWN;
+    return CREW_EINVAL;
+}
+
+/* Moves the ring's items to the locked store for good (locked.mu held, not
+ * shut down).  README.md section 10 has the steps and why no item is lost
+ * or duplicated. */
+static int ring_move(crew_queue *q, size_t maxsize)
+{
+    struct crew__qring *r = &q->ring;
+    /* Allocated before anything changes, so failing leaves the ring as it
+     * was.  At most cap items can be in the ring. */
+    size_t ecap = q->cap < 16 ? 16 : (size_t)q->cap;
+    struct crew__qentry *buf = crew__malloc(ecap * sizeof *buf);
+    if (!buf)
+        return CREW_ENOMEM;
+    /* 1. Freeze tail: every later CAS of a put fails and sees MOVED; the
+     *    positions below t were claimed by puts that succeed. */
+    uint64_t t = atomic_fetch_or_explicit(&r->tail, CREW__QATTN | CREW__QMOVED_BIT,
+                                          memory_order_seq_cst);
+    /* 2. Freeze head likewise: the positions below h were claimed by gets. */
+    uint64_t h = atomic_fetch_or_explicit(&r->head, CREW__QATTN | CREW__QMOVED_BIT,
+                                          memory_order_seq_cst);
+    CREW__ASSERT(!(t & CREW__QTAIL_SHUT) && !(h & CREW__QHEAD_DROP));
+    t = POS(t);
+    h = POS(h);
+    CREW__ASSERT(h <= t && t - h <= q->cap);
+    /* 3. Take positions h..t-1 in order, waiting for puts that claimed
+     *    them to publish (acquire pairs with their release of seq).  The
+     *    slots are left as they are: nothing claims them again, and gets
+     *    that claimed positions below h may still be reading theirs. */
+    size_t count = 0;
+    for (uint64_t pos = h; pos < t; pos++) {
+        struct crew__qslot *s = ring_slot(q, pos);
+        for (unsigned k = 0; atomic_load_explicit(&s->seq, memory_order_acquire) != pos + 1; k++)
+            crew__backoff(k);
+        buf[count].item = s->item;
+        buf[count].seq = count;
+        count++;
+    }
+    /* 4. The locked store takes them and continues the count of puts from
+     *    t; then the switch (release: pairs with the acquire loads of
+     *    ring_impl, so who sees false sees the store filled). */
+    atomic_store_explicit(&q->maxsize, maxsize, memory_order_relaxed);
+    crew__qlocked_adopt(q, buf, ecap, count, t);
+    atomic_store_explicit(&q->ring_impl, false, memory_order_seq_cst);
+    /* 5. Wake every ring sleeper: it retries, finds MOVED and comes to the
+     *    locked store (whose mutex we hold until the caller is done). */
+    ring_wake(&r->prod_word, INT_MAX);
+    ring_wake(&r->cons_word, INT_MAX);
+    return 0;
+}
+
+int crew__qring_set_maxsize(crew_queue *q, size_t maxsize)
+{
+    struct crew__qring *r = &q->ring;
+    CREW__ASSERT(atomic_load_explicit(&q->ring_impl, memory_order_relaxed));
+    /* SHUT is set only under locked.mu, which we hold: stable. */
+    if (atomic_load_explicit(&r->tail, memory_order_relaxed) & CREW__QTAIL_SHUT) {
+        /* No put succeeds any more, whatever the bound: as Python, just
+         * record the value (full() and maxsize() report it). */
+        atomic_store_explicit(&q->maxsize, maxsize, memory_order_relaxed);
+        return 0;
+    }
+    if (maxsize == 0 || (uint64_t)maxsize > q->cap)
+        return ring_move(q, maxsize);
+    uint64_t old = atomic_load_explicit(&q->bound, memory_order_relaxed);
+    atomic_store_explicit(&q->maxsize, maxsize, memory_order_relaxed);
+    /* The bound first, then the bit (README.md section 10).  Below cap,
+     * LIMITED sends every put through ring_room: a put whose CAS lands after
+     * this fetch_or saw the bit (the CAS compares the whole word), and its
+     * acquire fence after that pairs with this release, so it reads this
+     * bound or a later one.  At cap the bit goes (no SHUT or MOVED can be
+     * there: we hold mu and the ring is live, so ATTN goes with it). */
+    atomic_store_explicit(&q->bound, (uint64_t)maxsize, memory_order_seq_cst);
+    if ((uint64_t)maxsize < q->cap)
+        atomic_fetch_or_explicit(&r->tail, CREW__QATTN | CREW__QTAIL_LIMITED,
+                                 memory_order_seq_cst);
+    else
+        atomic_fetch_and_explicit(&r->tail, ~(CREW__QATTN | CREW__QTAIL_LIMITED),
+                                  memory_order_seq_cst);
+    /* Then the bump: a producer that registered and then read the old bound
+     * (seq_cst, ring_put_slow) read prod_word before this bump, so its futex
+     * wait returns at once. */
+    if (maxsize > old)
+        ring_wake(&r->prod_word, INT_MAX);
+    return 0;
 }

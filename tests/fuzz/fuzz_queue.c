@@ -12,7 +12,8 @@
  *   - the item, in the kind's order: FIFO, LIFO, or the smallest priority
  *     with ties in put order;
  *   - size, empty, full, maxsize, is_shutdown after every operation, and the
- *     unfinished count through join_timed(q, 0) (0 iff it is zero);
+ *     unfinished count through join_timed(q, 0) (0 iff it is zero) and
+ *     crew_queue_unfinished_tasks;
  *   - which items the drop callback receives (immediate shutdown, destroy):
  *     exactly the ones queued, each once (as a set: the drop order is not
  *     specified).
@@ -512,8 +513,14 @@ static void op_bad(fz_in *in)
         FZ_RC(crew_queue_get_timed(M.q, NULL, 0), CREW_EINVAL);
         break;
     case 2:
-        FZ_RC(crew_queue_put_timed(M.q, ITEM(1, 0), -1), CREW_EINVAL);
-        FZ_RC(crew_queue_get_timed(M.q, &x, -1), CREW_EINVAL);
+        /* A negative timeout, in Python's order of checks: a put checks
+         * shutdown, then boundedness (an unbounded queue would take the
+         * item: not tried here), then the timeout; a get checks "shut down
+         * and empty", then the timeout. */
+        if (M.shut || M.maxsize)
+            FZ_RC(crew_queue_put_timed(M.q, ITEM(1, 0), -1), M.shut ? CREW_ESHUTDOWN : CREW_EINVAL);
+        FZ_RC(crew_queue_get_timed(M.q, &x, -1),
+              M.shut && M.n == 0 ? CREW_ESHUTDOWN : CREW_EINVAL);
         FZ_RC(crew_queue_join_timed(M.q, -1), CREW_EINVAL);
         break;
     case 3:
@@ -522,9 +529,12 @@ static void op_bad(fz_in *in)
         FZ_RC(crew_queue_get_many(M.q, NULL, 1, &count), CREW_EINVAL);
         FZ_RC(crew_queue_get_many(M.q, items, 1, NULL), CREW_EINVAL);
         break;
-    case 4:
-        FZ_RC(crew_queue_put_many_timed(M.q, items, 1, &count, -1), CREW_EINVAL);
-        FZ_RC(crew_queue_get_many_timed(M.q, items, 1, &count, -1), CREW_EINVAL);
+    case 4: /* as case 2 */
+        if (M.shut || M.maxsize)
+            FZ_RC(crew_queue_put_many_timed(M.q, items, 1, &count, -1),
+                  M.shut ? CREW_ESHUTDOWN : CREW_EINVAL);
+        FZ_RC(crew_queue_get_many_timed(M.q, items, 1, &count, -1),
+              M.shut && M.n == 0 ? CREW_ESHUTDOWN : CREW_EINVAL);
         break;
     case 5:
         FZ_RC(crew_queue_task_done(NULL), CREW_EINVAL);
@@ -591,6 +601,7 @@ static void check_invariants(void)
     FZ_EQ(crew_queue_maxsize(M.q), M.maxsize);
     FZ_EQ(crew_queue_is_shutdown(M.q), M.shut);
     FZ_RC(crew_queue_join_timed(M.q, 0), M.unfinished ? CREW_ETIMEDOUT : 0);
+    FZ_EQ(crew_queue_unfinished_tasks(M.q), M.unfinished);
 }
 
 enum {
