@@ -56,6 +56,9 @@ static void surplus_woken(void)
     CHECK_OK(crew_pool_submit(b, task_gated, NULL, &fb));
     CHECK_OK(crew_pool_submit(a, task_wait_then_hold, fb, &fa1));
     POLL(crew_future_running(fa1));
+    /* Let a1's wait find nothing to help with and block: a2 submitted
+     * before that is one a1's helping wait may run itself (no replacement). */
+    nap_ms(20);
     CHECK_OK(crew_pool_submit(a, task_value, (void *)42, &fa2)); /* on the replacement */
     CHECK_OK(crew_future_result_timed(fa2, NULL, NULL, 10 * 1000 * MS));
     CHECK_EQ(stats_of(a).workers_alive, 2);
@@ -92,6 +95,9 @@ int main(void)
     CHECK_OK(crew_pool_submit(b, task_gated, NULL, &fb));
     CHECK_OK(crew_pool_submit(a, task_wait_other, fb, &fa1));
     POLL(crew_future_running(fa1));
+    /* Let a1's wait find nothing to help with and block: a2 submitted
+     * before that is one a1's helping wait may run itself (no replacement). */
+    nap_ms(20);
     CHECK(crew_future_running(fa1));
 
     /* a1's worker is blocked: a2 must not wait behind it. */
