@@ -45,7 +45,7 @@ while [ $# -gt 0 ]; do
     --skip) SKIP=$2; shift ;;
     --instr) INSTR=1 ;;
     --no-instr) INSTR=0 ;;
-    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     esac
     shift
