@@ -1,22 +1,32 @@
 #!/usr/bin/env bash
 # bench/run.sh - the benchmark suite: builds crew and its peers with the same
 # flags, runs the workloads W1-W11 and floors F1-F2 (docs/BENCHMARKS.md) with
-# crew and every peer interleaved, and reports median/min/max per peer and
-# crew's ratio to each peer (bench/README.md explains the layout).
+# crew and every peer interleaved, then the crew command's suite C1
+# (bench/c1/run.sh) and crew-remote's R1-R3 (bench/remote/run.sh) in the same
+# mode, and reports median/min/max per peer, crew's ratio to each peer and the
+# issues' targets (bench/README.md explains the layout).
 #
 #   bench/run.sh                 full sizes, 5 rounds, then instruction counts
 #   bench/run.sh --quick         reduced sizes, 1 round (part of the test command)
 #   bench/run.sh --write-docs    full run, then writes docs/BENCHMARKS.md
 #   options: --runs N   rounds (full mode; at least 5 for published figures)
-#            --only a,b peers to run (crew mutex glib uv omp tbb moodycamel
-#                       python; the floors always run)
+#            --only a,b what to run: pool peers (crew mutex glib uv omp tbb
+#                       moodycamel python; the floors always run with them)
+#                       and/or the sub-suites c1, remote; a list without
+#                       c1 / remote leaves them out, a list of only c1 /
+#                       remote leaves out W1-W11 and F1-F2
+#            --skip a,b what to leave out: c1, remote, pool (W1-W11, F1-F2)
+#                       or pool peers
 #            --instr / --no-instr  count crew's instructions per task under
 #                       callgrind (W1, W2, W9): default on in full mode, off
 #                       in quick mode
 #
 # Output: the table on the terminal, bench/out/results.csv,
-# bench/out/ratios.png, the raw lines in bench/out/raw.log.  Exits non-zero if
-# a program fails to build or run or any result check fails.
+# bench/out/ratios.png, bench/out/c1-ratios.png, the raw lines of every part
+# in bench/out/raw.log (the sub-suites' own output in bench/out/c1.out and
+# remote.out).  Exits non-zero if a program fails to build or run or any
+# result check fails.  redis-server or hiredis missing: R1-R3 are skipped
+# with a NOTE; GNU parallel missing: C1's parallel runs likewise.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +34,7 @@ MODE=full
 RUNS=5
 WRITE_DOCS=0
 ONLY=""
+SKIP=""
 INSTR=""
 while [ $# -gt 0 ]; do
     case $1 in
@@ -31,9 +42,10 @@ while [ $# -gt 0 ]; do
     --write-docs) WRITE_DOCS=1 ;;
     --runs) RUNS=$2; shift ;;
     --only) ONLY=$2; shift ;;
+    --skip) SKIP=$2; shift ;;
     --instr) INSTR=1 ;;
     --no-instr) INSTR=0 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -44,6 +56,40 @@ if [ $MODE = quick ]; then
 fi
 [ -n "$INSTR" ] || { [ $MODE = full ] && INSTR=1 || INSTR=0; }
 
+# What runs: the pool workloads (W1-W11, F1-F2) with PEERS, C1, R1-R3.
+ALL_PEERS=(crew mutex glib uv omp tbb moodycamel python)
+PEERS=("${ALL_PEERS[@]}")
+RUN_POOL=1 RUN_C1=1 RUN_REMOTE=1
+is_peer() { [[ " ${ALL_PEERS[*]} " == *" $1 "* ]]; }
+if [ -n "$ONLY" ]; then
+    RUN_C1=0 RUN_REMOTE=0
+    PEERS=()
+    for x in ${ONLY//,/ }; do
+        case $x in
+        c1) RUN_C1=1 ;;
+        remote) RUN_REMOTE=1 ;;
+        *) is_peer "$x" || { echo "run.sh: --only: unknown peer or suite $x" >&2; exit 2; }
+           PEERS+=("$x") ;;
+        esac
+    done
+    [ ${#PEERS[@]} -gt 0 ] || RUN_POOL=0
+fi
+for x in ${SKIP//,/ }; do
+    case $x in
+    c1) RUN_C1=0 ;;
+    remote) RUN_REMOTE=0 ;;
+    pool) RUN_POOL=0 ;;
+    *) is_peer "$x" || { echo "run.sh: --skip: unknown peer or suite $x" >&2; exit 2; }
+       kept=()
+       for p in ${PEERS[@]+"${PEERS[@]}"}; do [ "$p" = "$x" ] || kept+=("$p"); done
+       PEERS=(${kept[@]+"${kept[@]}"}) ;;
+    esac
+done
+[ $RUN_POOL = 1 ] || INSTR=0
+if [ $RUN_POOL = 0 ] && [ $RUN_C1 = 0 ] && [ $RUN_REMOTE = 0 ]; then
+    echo "run.sh: --only / --skip left nothing to run" >&2
+    exit 2
+fi
 OUT=bench/out
 BUILD=build/bench
 BIN=$BUILD/bench-bin
@@ -65,12 +111,27 @@ log "MACHINE cpu=\"$CPU\" cpus=$P"
 
 # ---- 1. the peers' packages -------------------------------------------------
 missing=()
-pkg-config --exists glib-2.0 2>/dev/null || missing+=(libglib2.0-dev)
-[ -f /usr/include/uv.h ] || missing+=(libuv1-dev)
-[ -f /usr/include/oneapi/tbb/task_group.h ] || missing+=(libtbb-dev)
-[ -f /usr/include/concurrentqueue/blockingconcurrentqueue.h ] || missing+=(libconcurrentqueue-dev)
+if [ $RUN_POOL = 1 ]; then
+    pkg-config --exists glib-2.0 2>/dev/null || missing+=(libglib2.0-dev)
+    [ -f /usr/include/uv.h ] || missing+=(libuv1-dev)
+    [ -f /usr/include/oneapi/tbb/task_group.h ] || missing+=(libtbb-dev)
+    [ -f /usr/include/concurrentqueue/blockingconcurrentqueue.h ] || missing+=(libconcurrentqueue-dev)
+    command -v g++ >/dev/null || missing+=(g++)
+fi
 command -v gnuplot >/dev/null || missing+=(gnuplot-nox)
-command -v g++ >/dev/null || missing+=(g++)
+# C1: xargs and GNU parallel are its peers, /usr/bin/time reads its memory.
+if [ $RUN_C1 = 1 ]; then
+    command -v parallel >/dev/null || missing+=(parallel)
+    command -v xargs >/dev/null || missing+=(findutils)
+    [ -x /usr/bin/time ] || missing+=(time)
+fi
+# R1-R3: a private redis-server, hiredis, and Debian's Celery and RQ as peers.
+if [ $RUN_REMOTE = 1 ]; then
+    command -v redis-server >/dev/null || missing+=(redis-server)
+    [ -f /usr/include/hiredis/hiredis.h ] || missing+=(libhiredis-dev)
+    /usr/bin/python3 -c 'import celery' 2>/dev/null || missing+=(python3-celery)
+    /usr/bin/python3 -c 'import rq' 2>/dev/null || missing+=(python3-rq)
+fi
 # valgrind only for the instruction counts (full mode or --instr)
 [ "$INSTR" = 0 ] || command -v valgrind >/dev/null || missing+=(valgrind)
 if [ ${#missing[@]} -gt 0 ]; then
@@ -82,6 +143,15 @@ if [ ${#missing[@]} -gt 0 ]; then
     else
         echo "run.sh: missing ${missing[*]} (run as root to install them)" >&2
     fi
+fi
+# Without a redis-server and hiredis crew-remote cannot be measured at all:
+# say so and go on (Celery or RQ missing only leaves that peer out, and
+# bench/remote/run.sh says so).
+if [ $RUN_REMOTE = 1 ] && { ! command -v redis-server >/dev/null ||
+        [ ! -f /usr/include/hiredis/hiredis.h ]; }; then
+    echo "run.sh: redis-server or hiredis is not installed: R1-R3 skipped"
+    log "NOTE workload=R peer=all text=\"R1-R3 skipped: redis-server or hiredis (libhiredis-dev) is not installed\""
+    RUN_REMOTE=0
 fi
 
 # ---- 2. build: crew through CMake (RelWithDebInfo = -O2 -g), the programs
@@ -97,6 +167,16 @@ crew_ok=1
 CC=$CC cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCREW_BUILD_TESTS=OFF \
     -DCREW_BUILD_EXAMPLES=OFF >>"$BLOG" 2>&1 &&
     cmake --build "$BUILD" -j "$P" --target crew_static >>"$BLOG" 2>&1 || crew_ok=0
+# The sub-suites use the same tree: the crew command (C1), crew-remote and
+# crew-worker (R1-R3).
+cli_ok=0 remote_ok=0
+if [ $crew_ok = 1 ] && [ $RUN_C1 = 1 ]; then
+    cmake --build "$BUILD" -j "$P" --target crew_cli >>"$BLOG" 2>&1 && cli_ok=1
+fi
+if [ $crew_ok = 1 ] && [ $RUN_REMOTE = 1 ]; then
+    cmake --build "$BUILD" -j "$P" --target crew_remote_static crew-worker >>"$BLOG" 2>&1 &&
+        remote_ok=1
+fi
 
 declare -A built
 rm -f "$BIN"/*
@@ -105,7 +185,9 @@ build() { # program, compiler command...: compiles in the background, P at a tim
     while [ "$(jobs -rp | wc -l)" -ge "$P" ]; do wait -n; done
     ( "$@" -o "$BIN/$prog" >"$BIN/$prog.log" 2>&1; echo $? >"$BIN/$prog.rc" ) &
 }
-progs=(floors mutex_pool glib_pool uv_pool omp_tasks tbb_group moodycamel_queue)
+progs=()
+[ $RUN_POOL = 1 ] && progs=(floors mutex_pool glib_pool uv_pool omp_tasks tbb_group moodycamel_queue)
+[ $RUN_POOL = 1 ] && {
 build floors $CC $CFLAGS bench/floors.c
 build mutex_pool $CC $CFLAGS bench/mutex_pool.c
 build glib_pool $CC $CFLAGS bench/glib_pool.c $(pkg-config --cflags --libs glib-2.0)
@@ -113,12 +195,14 @@ build uv_pool $CC $CFLAGS bench/uv_pool.c $(pkg-config --cflags --libs libuv)
 build omp_tasks $CC $CFLAGS -fopenmp bench/omp_tasks.c
 build tbb_group $CXX $CXXFLAGS bench/tbb_group.cpp -ltbb
 build moodycamel_queue $CXX $CXXFLAGS bench/moodycamel_queue.cpp
-if [ $crew_ok = 1 ]; then
+}
+if [ $crew_ok = 1 ] && [ $RUN_POOL = 1 ]; then
     progs+=(crew_pool crew_queue)
     build crew_pool $CC $CFLAGS -Iinclude bench/crew_pool.c "$BUILD/libcrew.a"
     build crew_queue $CC $CFLAGS -Iinclude bench/crew_queue.c "$BUILD/libcrew.a"
-else
+elif [ $crew_ok = 0 ]; then
     echo "run.sh: building libcrew.a FAILED (see $BLOG)" >&2
+    log "FAILED workload=all peer=crew reason=\"building libcrew.a failed (see $BLOG)\""
     failed=1
 fi
 wait
@@ -145,9 +229,8 @@ else
     PY=python3
     echo "run.sh: Python 3.13 not found; the python peer uses $($PY --version 2>&1)"
 fi
-case " ${ONLY:-python} " in *python*)
-    log "NOTE peer=python text=\"interpreter: $($PY --version 2>&1) ($PY)\"" ;;
-esac
+[ $RUN_POOL = 1 ] && [[ " ${PEERS[*]-} " == *" python "* ]] &&
+    log "NOTE peer=python text=\"interpreter: $($PY --version 2>&1) ($PY)\""
 
 # ---- 4. sizes -----------------------------------------------------------------
 # W7: submitting threads and tasks per thread.  W8: nqueens(NQ) with tasks
@@ -165,10 +248,11 @@ else
 fi
 NQCUT=$((NQ - 3))
 ITERS=100000
-if [ "${built[floors]}" = 1 ]; then
+if [ "${built[floors]:-0}" = 1 ]; then
     ITERS=$("$BIN/floors" CAL 200 | sed -n 's/^CALIBRATE iters=//p')
 fi
-log "NOTE peer=all text=\"W5 task: bench_spin with $ITERS iterations (~200 us here); P = $P\""
+[ $RUN_POOL = 1 ] &&
+    log "NOTE peer=all text=\"W5 task: bench_spin with $ITERS iterations (~200 us here); P = $P\""
 
 # The command that runs workload $2 for peer $1 (empty: that peer has no
 # program for it).
@@ -221,16 +305,17 @@ prog_built() { # the binary named in a command was built (python: always)
     case $exe in "$BIN"/*) [ "${built[${exe#"$BIN"/}]:-0}" = 1 ] ;; *) true ;; esac
 }
 
-PEERS=(crew mutex glib uv omp tbb moodycamel python)
-if [ -n "$ONLY" ]; then IFS=, read -r -a PEERS <<<"$ONLY"; fi
-PEERS+=(sequential floor)
-WORKLOADS=(F1 F2 W1 W2 W3-1p1c W3-2p2c W4 W5 W6 W7 W8 W9 W10 W11)
+WORKLOADS=()
+if [ $RUN_POOL = 1 ]; then
+    PEERS+=(sequential floor)
+    WORKLOADS=(F1 F2 W1 W2 W3-1p1c W3-2p2c W4 W5 W6 W7 W8 W9 W10 W11)
+fi
 
 # ---- 5. run: every round runs every workload once per peer, the peers in a
 # rotated order, so no peer's runs come back to back --------------------------
 declare -A unsupported
 npeers=${#PEERS[@]}
-echo "== running ($MODE, $RUNS round(s), P = $P)"
+[ $RUN_POOL = 1 ] && echo "== running W1-W11, F1-F2 ($MODE, $RUNS round(s), P = $P)"
 for ((r = 1; r <= RUNS; r++)); do
     for w in "${WORKLOADS[@]}"; do
         for ((i = 0; i < npeers; i++)); do
@@ -309,7 +394,7 @@ if [ "$INSTR" = 1 ]; then
     if ! command -v valgrind >/dev/null; then
         echo "run.sh: valgrind not found: no instruction counts" >&2
         log "NOTE peer=crew text=\"instruction counts skipped: valgrind not installed\""
-    elif [ "${built[crew_pool]}" = 1 ] && [ "${built[floors]}" = 1 ]; then
+    elif [ "${built[crew_pool]:-0}" = 1 ] && [ "${built[floors]:-0}" = 1 ]; then
         echo "== instruction counts (callgrind, one worker)"
         instr_metric W1 crew instr_per_task "$BIN/crew_pool W1 50000 256" \
             "$BIN/crew_pool W1 100000 256" 50000 100000
@@ -322,7 +407,60 @@ if [ "$INSTR" = 1 ]; then
     fi
 fi
 
-# ---- 7. report ------------------------------------------------------------------
+# ---- 7. the sub-suites: C1 (bench/c1/run.sh) and R1-R3 (bench/remote/run.sh),
+# in the same mode, on the crew built above.  Each writes its lines in the
+# suite's format, prefixed run=<round>, to its own log; they are appended to
+# raw.log so that report.py sees one run.  Their own output (and table) goes
+# to bench/out/c1.out and remote.out. ---------------------------------------------
+# The quick run is part of the test command: C1's memory figure there uses
+# 5,000 inputs rather than its own quick size (each input is a process; the
+# flatness check on a million inputs belongs to the full run).
+C1_QUICK_MEM=5000
+if [ $MODE = quick ]; then
+    SUB_ARGS=(--quick) SUB_TMO=600
+else
+    SUB_ARGS=(--runs "$RUNS") SUB_TMO=7200
+fi
+sub_suite() { # name, script, log, env assignment, args...
+    local name=$1 script=$2 sublog=$3 envset=$4; shift 4
+    local t0=$SECONDS rc=0
+    echo "== $name: $script $* (output: $OUT/$name.out)"
+    rm -f "$sublog"
+    env "$envset" timeout -k 10 "$SUB_TMO" "$script" "$@" >"$OUT/$name.out" 2>&1 || rc=$?
+    [ -f "$sublog" ] && grep -v '^MACHINE' "$sublog" >>"$RAW"
+    grep '^NOTE' "$OUT/$name.out" | sed 's/^/   /'
+    echo "   $name: $((SECONDS - t0)) s, exit status $rc"
+    if [ $rc != 0 ]; then
+        echo "run.sh: $script FAILED (exit status $rc; see $OUT/$name.out):" >&2
+        grep '^FAILED' "$OUT/$name.out" | head -5 >&2
+        tail -3 "$OUT/$name.out" >&2
+        log "FAILED workload=$name peer=all reason=\"$script exited with status $rc (see $OUT/$name.out)\""
+        failed=1
+    fi
+}
+if [ $RUN_C1 = 1 ]; then
+    if [ $cli_ok = 1 ]; then
+        c1_args=("${SUB_ARGS[@]}")
+        [ $MODE = quick ] && c1_args+=(--mem-inputs "$C1_QUICK_MEM")
+        sub_suite c1 bench/c1/run.sh "$OUT/c1.log" "CREW_BIN=$BUILD/cli/crew" "${c1_args[@]}"
+    elif [ $crew_ok = 1 ]; then
+        echo "run.sh: building the crew command FAILED (see $BLOG)" >&2
+        log "FAILED workload=c1 peer=crew reason=\"building the crew command failed (see $BLOG)\""
+        failed=1
+    fi
+fi
+if [ $RUN_REMOTE = 1 ]; then
+    if [ $remote_ok = 1 ]; then
+        sub_suite remote bench/remote/run.sh "$OUT/remote.log" "CREW_BENCH_BUILD=$BUILD" \
+            "${SUB_ARGS[@]}"
+    elif [ $crew_ok = 1 ]; then
+        echo "run.sh: building crew-remote FAILED (see $BLOG)" >&2
+        log "FAILED workload=remote peer=crew reason=\"building crew-remote and crew-worker failed (see $BLOG)\""
+        failed=1
+    fi
+fi
+
+# ---- 8. report ------------------------------------------------------------------
 args=(--raw "$RAW" --out "$OUT" --mode "$MODE" --runs "$RUNS" --python "$PY")
 [ $WRITE_DOCS = 1 ] && args+=(--write-docs docs)
 python3 bench/report.py "${args[@]}" || failed=1

@@ -18,8 +18,9 @@
 # Full: N = 2,000, 5 rounds (the 1,000,000-input memory run alone takes
 # several minutes).  --quick: N = 200, 1 round, for the test command.
 # Prints RESULT lines in the suite's format (bench/README.md), then a table
-# of medians and ratios to the floor.  Exits non-zero if anything failed or
-# a check did not hold.  Environment: CREW_BIN to measure a given binary
+# of medians and ratios to the floor; the lines, prefixed run=<round>, also
+# go to bench/out/c1.log (bench/run.sh adds them to its own raw log).  Exits
+# non-zero if anything failed or a check did not hold.  Environment: CREW_BIN to measure a given binary
 # (default: builds one in build/c1).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -50,7 +51,16 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/crew-c1.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 RAW=$WORK/raw
 : >"$RAW"
+LOG=bench/out/c1.log
+mkdir -p bench/out
+: >"$LOG"
+ROUND=1
 failed=0
+note() { # peer text
+    local line="NOTE workload=C1 peer=$1 text=\"$2\""
+    echo "$line"
+    echo "$line" >>"$LOG"
+}
 
 # ---- build ------------------------------------------------------------------
 if [ -z "${CREW_BIN:-}" ]; then
@@ -64,7 +74,10 @@ gcc -O2 -g -Wall -Wextra -o "$BUILD/spawn_floor" bench/c1/spawn_floor.c ||
     { echo "c1/run.sh: building spawn_floor failed" >&2; exit 1; }
 FLOOR=$BUILD/spawn_floor
 have_parallel=1
-command -v parallel >/dev/null || { have_parallel=0; echo "NOTE peer=parallel text=\"not installed\""; }
+if ! command -v parallel >/dev/null; then
+    have_parallel=0
+    note parallel "C1: GNU parallel is not installed: its runs are skipped"
+fi
 export HOME=$WORK/home    # parallel's will-cite file lives here, not in the user's HOME
 mkdir -p "$HOME/.parallel" && touch "$HOME/.parallel/will-cite"
 
@@ -75,9 +88,12 @@ result() { # workload peer metric value check
     local line="RESULT workload=$1 peer=$2 metric=$3 value=$4 check=$5"
     echo "$line"
     echo "$line" >>"$RAW"
+    echo "run=$ROUND $line" >>"$LOG"
 }
 fail() { # workload peer reason
-    echo "FAILED workload=$1 peer=$2 reason=\"$3\""
+    local line="FAILED workload=$1 peer=$2 reason=\"$(printf '%s' "$3" | tr '\n"' "  ")\""
+    echo "$line"
+    echo "$line" >>"$LOG"
     failed=1
 }
 
@@ -86,9 +102,10 @@ fail() { # workload peer reason
 timed() {
     local wl=$1 peer=$2 chk=$3
     shift 4
-    local t0=${EPOCHREALTIME/[.,]/} t1
-    if ! "$@" <"$WORK/in" >"$WORK/out" 2>"$WORK/err"; then
-        fail "$wl" "$peer" "exit status $?: $(head -c 200 "$WORK/err")"
+    local t0=${EPOCHREALTIME/[.,]/} t1 rc=0
+    "$@" <"$WORK/in" >"$WORK/out" 2>"$WORK/err" || rc=$?
+    if [ $rc != 0 ]; then
+        fail "$wl" "$peer" "exit status $rc: $(head -c 200 "$WORK/err")"
         return
     fi
     t1=${EPOCHREALTIME/[.,]/}
@@ -106,11 +123,13 @@ log_ok='[ "$(wc -l <"$WORK/log")" -eq $((N + 1)) ]'
 one() {
     local peer=$1
     shift
-    local times=() t0 t1
+    local times=() t0 t1 rc
     for _ in $(seq "$ONE_REPS"); do
         t0=${EPOCHREALTIME/[.,]/}
-        if ! "$@" >/dev/null 2>&1 <"$WORK/one"; then
-            fail C1-one "$peer" "exit status $?"
+        rc=0
+        "$@" >/dev/null 2>&1 <"$WORK/one" || rc=$?
+        if [ $rc != 0 ]; then
+            fail C1-one "$peer" "exit status $rc"
             return
         fi
         t1=${EPOCHREALTIME/[.,]/}
@@ -147,14 +166,18 @@ round() {
 
 for r in $(seq "$RUNS"); do
     echo "# round $r of $RUNS"
+    ROUND=$r
     round
 done
+ROUND=1
 
 # ---- memory: once, crew only -------------------------------------------------
 mem() { # workload inputs
     seq "$2" >"$WORK/memin"
-    if ! /usr/bin/time -o "$WORK/rss" -f %M "$CREW_BIN" -j2 true <"$WORK/memin" >/dev/null; then
-        fail "$1" crew "exit status $?"
+    local rc=0
+    /usr/bin/time -o "$WORK/rss" -f %M "$CREW_BIN" -j2 true <"$WORK/memin" >/dev/null || rc=$?
+    if [ $rc != 0 ]; then
+        fail "$1" crew "exit status $rc"
         return
     fi
     local kb
@@ -165,7 +188,7 @@ if [ -x /usr/bin/time ]; then
     mem C1-mem-1000 1000
     mem "C1-mem-$MEM_BIG" "$MEM_BIG"
 else
-    echo "NOTE peer=crew text=\"/usr/bin/time missing: no memory figures\""
+    note crew "C1: /usr/bin/time is missing: no memory figures"
 fi
 
 # ---- the table: medians, and ratios to the floor -----------------------------

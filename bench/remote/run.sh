@@ -11,8 +11,12 @@
 #   options: --runs N, --only crew,floor,celery,rq (default: all)
 #
 # Output: the suite's RESULT lines on stdout (bench/README.md), a summary
-# with the targets of issue 16, the raw lines in bench/out/remote.log.
-# Exits non-zero if a program fails or a result's check is not ok.
+# with the targets of issue 16, the raw lines in bench/out/remote.log
+# (bench/run.sh adds them to its own raw log).  Exits non-zero if a program
+# fails or a result's check is not ok.  Celery or RQ missing (and not root to
+# install them): a NOTE, and that peer is left out.  Environment:
+# CREW_BENCH_BUILD=DIR uses crew, crew-remote and crew-worker already built in
+# that CMake tree (bench/run.sh's) instead of configuring build/bench-remote.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -47,35 +51,65 @@ mkdir -p "$OUT" "$BIN"
 : >"$RAW"
 failed=0
 
+note() { # peer text: a NOTE line on stdout and in the raw log
+    echo "NOTE workload=R peer=$1 text=\"$2\"" | tee -a "$RAW"
+}
+
 # ---- 1. what it needs ---------------------------------------------------------
 missing=()
+want crew || want floor || want celery || want rq || { echo "remote/run.sh: --only: nothing to run" >&2; exit 2; }
 command -v redis-server >/dev/null || missing+=(redis-server)
 [ -f /usr/include/hiredis/hiredis.h ] || missing+=(libhiredis-dev)
-$PY -c 'import celery' 2>/dev/null || missing+=(python3-celery)
-$PY -c 'import rq' 2>/dev/null || missing+=(python3-rq)
+want celery && { $PY -c 'import celery' 2>/dev/null || missing+=(python3-celery); }
+want rq && { $PY -c 'import rq' 2>/dev/null || missing+=(python3-rq); }
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
         echo "remote/run.sh: installing ${missing[*]}"
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null ||
             { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; } ||
-            { echo "remote/run.sh: cannot install ${missing[*]}" >&2; exit 1; }
+            echo "remote/run.sh: cannot install ${missing[*]}" >&2
     else
         echo "remote/run.sh: missing ${missing[*]} (run as root to install)" >&2
-        exit 1
     fi
+fi
+if ! command -v redis-server >/dev/null || [ ! -f /usr/include/hiredis/hiredis.h ]; then
+    echo "remote/run.sh: needs redis-server and hiredis (Debian: redis-server libhiredis-dev)" >&2
+    exit 1
+fi
+# The Python peers are left out, with a note, when their package is missing.
+if want celery && ! $PY -c 'import celery' 2>/dev/null; then
+    note celery "R1, R2: Celery is not installed (Debian: python3-celery): left out"
+    ONLY=${ONLY//celery/}
+fi
+if want rq && ! $PY -c 'import rq' 2>/dev/null; then
+    note rq "R1, R2: RQ is not installed (Debian: python3-rq): left out"
+    ONLY=${ONLY//rq/}
 fi
 
 # ---- 2. build: crew with crew-remote, the C programs with the same flags --------
 echo "== building crew-remote (RelWithDebInfo) and the R programs (gcc -O2 -g)"
+if [ -n "${CREW_BENCH_BUILD:-}" ]; then
+    LIBS=$CREW_BENCH_BUILD
+    configure() {
+        for f in "$LIBS/src/remote/libcrew-remote.a" "$LIBS/libcrew.a" "$LIBS/worker/crew-worker"; do
+            [ -e "$f" ] || { echo "remote/run.sh: CREW_BENCH_BUILD: $f is missing"; return 1; }
+        done
+    }
+else
+    LIBS=$BUILD
+    configure() {
+        cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCREW_REMOTE=ON \
+            -DCREW_BUILD_TESTS=OFF -DCREW_BUILD_EXAMPLES=OFF &&
+            cmake --build "$BUILD" -j 2 --target crew_static crew_remote_static crew-worker
+    }
+fi
 {
-    cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCREW_REMOTE=ON \
-        -DCREW_BUILD_TESTS=OFF -DCREW_BUILD_EXAMPLES=OFF &&
-        cmake --build "$BUILD" -j 2 &&
+    configure &&
         gcc -O2 -g -Wall -Wextra -Werror bench/remote/r_floor.c -o "$BIN/r_floor" -lhiredis -pthread &&
         gcc -O2 -g -Wall -Wextra -Werror -Iinclude bench/remote/r_crew.c -o "$BIN/r_crew" \
-            "$BUILD/src/remote/libcrew-remote.a" "$BUILD/libcrew.a" -lhiredis -pthread
+            "$LIBS/src/remote/libcrew-remote.a" "$LIBS/libcrew.a" -lhiredis -pthread
 } >"$OUT/remote-build.log" 2>&1 || { echo "remote/run.sh: build failed, see $OUT/remote-build.log" >&2; exit 1; }
-WORKER=$BUILD/worker/crew-worker
+WORKER=$LIBS/worker/crew-worker
 
 # ---- 3. one private redis-server on a free loopback port ------------------------
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/crew-bench-redis-XXXXXX")
@@ -116,14 +150,15 @@ echo "MACHINE cpu=\"${CPU:-$(uname -m)}\" cpus=$P" >>"$RAW"
 
 # ---- 4. running things ----------------------------------------------------------
 # Runs a measuring command; its RESULT lines go to stdout and the raw log.
-measure() { # round, command...
-    local round=$1; shift
+measure() { # round, workload, peer, command...
+    local round=$1 wl=$2 peer=$3; shift 3
     local out rc
     out=$("$@" 2>"$OUT/remote-last.err"); rc=$?
     [ -n "$out" ] && printf '%s\n' "$out"
     printf '%s\n' "$out" | sed -n "s/^RESULT/run=$round RESULT/p" >>"$RAW"
     if [ $rc -ne 0 ] || printf '%s\n' "$out" | grep -q 'check=failed'; then
-        echo "FAILED command=\"$*\" reason=\"exit $rc: $(tail -1 "$OUT/remote-last.err")\"" | tee -a "$RAW"
+        echo "FAILED workload=$wl peer=$peer reason=\"exit $rc: $(tail -1 "$OUT/remote-last.err" | tr '"' "'"); command: $*\"" |
+            tee -a "$RAW"
         failed=1
     fi
 }
@@ -139,16 +174,16 @@ stop_all() {
 for round in $(seq "$RUNS"); do
     echo "== round $round of $RUNS ($MODE)"
     if want floor; then
-        measure "$round" "$BIN/r_floor" R1 127.0.0.1 "$PORT" "$N_FLOOR"
-        measure "$round" "$BIN/r_floor" R1RT 127.0.0.1 "$PORT" "$N_FLOOR_RT"
-        measure "$round" "$BIN/r_floor" R2 127.0.0.1 "$PORT" "$RT_FLOOR"
+        measure "$round" R1 floor "$BIN/r_floor" R1 127.0.0.1 "$PORT" "$N_FLOOR"
+        measure "$round" R1 floor-rt "$BIN/r_floor" R1RT 127.0.0.1 "$PORT" "$N_FLOOR_RT"
+        measure "$round" R2 floor "$BIN/r_floor" R2 127.0.0.1 "$PORT" "$RT_FLOOR"
     fi
     if want crew; then
         start "$WORKER" -u "$URL" -q bench -n 2
-        measure "$round" "$BIN/r_crew" R1 "$URL" "$N_CREW"
-        measure "$round" "$BIN/r_crew" R2 "$URL" "$RT_CREW"
+        measure "$round" R1 crew "$BIN/r_crew" R1 "$URL" "$N_CREW"
+        measure "$round" R2 crew "$BIN/r_crew" R2 "$URL" "$RT_CREW"
         stop_all
-        measure "$round" "$BIN/r_crew" REC "$URL" "$WORKER" "$LEASE_MS"
+        measure "$round" R3 crew "$BIN/r_crew" REC "$URL" "$WORKER" "$LEASE_MS"
         redis-cli -p "$PORT" flushall >/dev/null
     fi
     if want celery; then
@@ -156,8 +191,8 @@ for round in $(seq "$RUNS"); do
             --loglevel WARNING --without-gossip --without-mingle --without-heartbeat) \
             >>"$OUT/remote-workers.log" 2>&1 &
         PIDS+=($!)
-        measure "$round" env PYTHONPATH=bench/remote $PY bench/remote/celery_bench.py R1 "$N_CELERY"
-        measure "$round" env PYTHONPATH=bench/remote $PY bench/remote/celery_bench.py R2 "$RT_CELERY"
+        measure "$round" R1 celery env PYTHONPATH=bench/remote $PY bench/remote/celery_bench.py R1 "$N_CELERY"
+        measure "$round" R2 celery env PYTHONPATH=bench/remote $PY bench/remote/celery_bench.py R2 "$RT_CELERY"
         stop_all
     fi
     if want rq; then
@@ -168,8 +203,8 @@ for round in $(seq "$RUNS"); do
                 start env PYTHONPATH=bench/remote $PY /usr/bin/rq worker -q -u "$CREW_BENCH_REDIS" \
                     "${wc[@]}" crewbench
             done
-            measure "$round" env PYTHONPATH=bench/remote $PY bench/remote/rq_bench.py R1 "$n" "$kind"
-            measure "$round" env PYTHONPATH=bench/remote $PY bench/remote/rq_bench.py R2 "$RT_RQ" "$kind"
+            measure "$round" R1 $kind env PYTHONPATH=bench/remote $PY bench/remote/rq_bench.py R1 "$n" "$kind"
+            measure "$round" R2 $kind env PYTHONPATH=bench/remote $PY bench/remote/rq_bench.py R2 "$RT_RQ" "$kind"
             stop_all
         done
     fi
