@@ -9,7 +9,7 @@
 #include "base/platform.h"
 #include "base/sys.h"
 
-_Atomic bool crew__fence_asym;
+struct crew__fence_line crew__fence_line;
 #if defined(CREW_TSAN)
 _Atomic unsigned crew__fence_word;
 #endif

@@ -38,11 +38,19 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "base/sys.h" /* CREW__CACHE_LINE */
+
 /* True once membarrier is registered.  Written once, inside pthread_once,
  * before crew_pool_create returns its first pool; read relaxed: a thread
  * that uses the light fence reached a pool, so the pool's creation (and the
  * write) happens before its read. */
-extern _Atomic bool crew__fence_asym;
+extern struct crew__fence_line {
+    /* A line of its own: read on every submit, it must not share a line
+     * with anything that is written often (the process's own globals
+     * included: the linker places ours among them). */
+    _Alignas(CREW__CACHE_LINE) _Atomic bool asym;
+} crew__fence_line;
+#define crew__fence_asym (crew__fence_line.asym)
 
 void crew__fence_init(void);
 

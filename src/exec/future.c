@@ -57,20 +57,24 @@ struct crew__cb {
 };
 
 #define STRIPES 64
-static pthread_mutex_t stripe[STRIPES];
+/* A line each: two futures on different stripes never contend. */
+static struct {
+    _Alignas(CREW__CACHE_LINE) pthread_mutex_t m;
+} stripe_line[STRIPES];
+#define stripe(i) (stripe_line[i].m)
 static pthread_once_t stripe_once = PTHREAD_ONCE_INIT;
 
 static void stripe_init(void)
 {
     for (int i = 0; i < STRIPES; i++)
-        pthread_mutex_init(&stripe[i], NULL);
+        pthread_mutex_init(&stripe(i), NULL);
 }
 
 static pthread_mutex_t *stripe_of(const crew_future *f)
 {
     pthread_once(&stripe_once, stripe_init);
     uintptr_t a = (uintptr_t)f / CREW__BLOCK_SIZE;
-    return &stripe[(a ^ (a >> 7)) % STRIPES];
+    return &stripe((a ^ (a >> 7)) % STRIPES);
 }
 
 /* Wakes waiters and runs callbacks after a transition whose previous word
