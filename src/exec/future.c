@@ -133,6 +133,24 @@ uint32_t crew__future_leave_pending(crew_future *f, uint32_t to, bool *ok)
 
 /* ---- the kind's operations (sched/task.h) ----------------------------------- */
 
+/* The end of a run (a worker's or a waiting thread's): stores the task's
+ * result and status, then DONE (and FAILED), waking waiters and running
+ * callbacks. */
+static CREW__ALWAYS_INLINE void complete_run(crew_future *f, crew_pool *p, void *result, int rc)
+{
+    f->u1.result = result;
+    f->u2.error = rc;
+    if (rc)
+        crew__pool_retain(p); /* dropped at the future's last release */
+    uint32_t s = atomic_load_explicit(&f->hdr.word, memory_order_relaxed);
+    uint32_t done = CREW_FUTURE_DONE | (rc ? CREW__FS_FAILED : 0);
+    /* release: result and error above are visible to whoever sees DONE. */
+    while (!atomic_compare_exchange_weak_explicit(&f->hdr.word, &s, (s & ~CREW__FS_MASK) | done,
+                                                  memory_order_acq_rel, memory_order_relaxed))
+        ;
+    crew__future_after_transition(f, s);
+}
+
 static void future_run(crew__worker *w, crew__task *t)
 {
     crew_future *f = (crew_future *)t;
@@ -175,18 +193,8 @@ static void future_run(crew__worker *w, crew__task *t)
     int rc = fn(f->u3.arg, &result);
     if (CREW__UNLIKELY(outer != NULL))
         crew__task_ctx = outer;
-    f->u1.result = result;
-    f->u2.error = rc;
     crew__count_finished(w, rc);
-    if (rc)
-        crew__pool_retain(p); /* dropped at the future's last release */
-    uint32_t s = atomic_load_explicit(&f->hdr.word, memory_order_relaxed);
-    uint32_t done = CREW_FUTURE_DONE | (rc ? CREW__FS_FAILED : 0);
-    /* release: result and error above are visible to whoever sees DONE. */
-    while (!atomic_compare_exchange_weak_explicit(&f->hdr.word, &s, (s & ~CREW__FS_MASK) | done,
-                                                  memory_order_acq_rel, memory_order_relaxed))
-        ;
-    crew__future_after_transition(f, s);
+    complete_run(f, p, result, rc);
     crew_future_release(f); /* the pool's reference */
 }
 
@@ -223,17 +231,7 @@ bool crew__future_run_outside(crew_future *f)
     crew__outside_pool = outer_pool;
     crew__iso = outer_iso;
     crew__task_ctx = outer_ctx;
-    f->u1.result = result;
-    f->u2.error = rc;
-    if (rc)
-        crew__pool_retain(p); /* dropped at the future's last release */
-    uint32_t s = atomic_load_explicit(&f->hdr.word, memory_order_relaxed);
-    uint32_t done = CREW_FUTURE_DONE | (rc ? CREW__FS_FAILED : 0);
-    /* release: result and error above are visible to whoever sees DONE. */
-    while (!atomic_compare_exchange_weak_explicit(&f->hdr.word, &s, (s & ~CREW__FS_MASK) | done,
-                                                  memory_order_acq_rel, memory_order_relaxed))
-        ;
-    crew__future_after_transition(f, s);
+    complete_run(f, p, result, rc);
     crew__outside_end(p, true, rc);
     return true;
 }
