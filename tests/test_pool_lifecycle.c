@@ -34,7 +34,16 @@ static void callback_slot(crew_future *f, void *ctx)
 
 static void test_lazy_start(void)
 {
-    crew_pool *p = make_pool(4);
+    /* Workers only: run_one's wait would otherwise run the task in this
+     * thread, and the worker would meet only its spent queue entry, which
+     * counts as queued work for a moment (and may start a second thread). */
+    crew_pool_options o;
+    crew_pool_options_init(&o);
+    o.workers = 4;
+    o.idle_timeout_ns = -1;
+    o.workers_only = true;
+    crew_pool *p = NULL;
+    CHECK_OK(crew_pool_create(&p, &o));
     crew_pool_stats s = stats_of(p);
     CHECK_EQ(s.workers_alive, 0); /* no thread before the first submit */
     for (int i = 0; i < 5; i++) {
