@@ -297,7 +297,15 @@ static void test_destroy_midway(void)
     atomic_store(&item3_gate.open, 0);
     crew_map_options o = {1, 4};
     crew_map *m;
+    /* As in test_shutdown_midway: the worker is busy until create returned,
+     * so no chunk waits at the start gate (a worker blocked there gets a
+     * replacement, which may take items 4..6 into its batch and run them
+     * beside item 3 once the blocked one is back: failed under TSan). */
+    blocker b = BLOCKER_INIT;
+    CHECK_OK(crew_pool_submit(p, task_block, &b, NULL));
+    gate_pass(&b.started);
     CHECK_OK(crew_map_create(&m, p, counting_task, in, n, &o));
+    gate_open(&b.release);
     for (size_t k = 0; k < 3; k++) {
         size_t idx;
         CHECK_OK(crew_map_next(m, &idx, NULL, NULL));
