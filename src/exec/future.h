@@ -16,6 +16,8 @@
  *      (DONE: result and error), read after an acquire load that sees it
  *   L  under the callbacks' stripe lock (future.c)
  *   A  atomic (hdr.word: CAS acq_rel; hdr.aux: the reference count)
+ *   D  under the pool's deadlock_lock (written and read there only: the
+ *      wait-cycle check of future_wait.c; relaxed where atomic)
  */
 #ifndef CREW_SRC_EXEC_FUTURE_H
 #define CREW_SRC_EXEC_FUTURE_H

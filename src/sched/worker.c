@@ -141,10 +141,15 @@ static bool unpark_self(crew__worker *w)
  * dropped out of the ALIVE count (CAS: two that look at once do not both
  * leave for one surplus).  A relaxed load: a surplus we miss is seen at
  * our next look. */
+static inline bool surplus_in(const crew_pool *p, uint64_t c)
+{
+    return CREW__C_FIELD(c, CREW__C_ALIVE) - CREW__C_FIELD(c, CREW__C_BLOCK) > p->max_workers;
+}
+
 static bool retire_surplus(crew_pool *p)
 {
     uint64_t c = atomic_load_explicit(&p->counts, memory_order_relaxed);
-    while (CREW__C_FIELD(c, CREW__C_ALIVE) - CREW__C_FIELD(c, CREW__C_BLOCK) > p->max_workers) {
+    while (surplus_in(p, c)) {
         if (atomic_compare_exchange_weak_explicit(&p->counts, &c, c - CREW__C_ALIVE,
                                                   memory_order_seq_cst, memory_order_relaxed))
             return true;
@@ -155,8 +160,8 @@ static bool retire_surplus(crew_pool *p)
 /* The cheap look the loop between tasks takes before retire_surplus. */
 static inline bool over_limit(crew_pool *p)
 {
-    uint64_t c = atomic_load_explicit(&p->counts, memory_order_relaxed);
-    return CREW__C_FIELD(c, CREW__C_ALIVE) - CREW__C_FIELD(c, CREW__C_BLOCK) > p->max_workers;
+    /* relaxed: a hint, as in retire_surplus. */
+    return surplus_in(p, atomic_load_explicit(&p->counts, memory_order_relaxed));
 }
 
 /* Owner: nothing in our deque or batch (tasks there would wait for a
