@@ -8,11 +8,29 @@
  * count it; timed waits never take a task over; workers_only (and a pool
  * with an initializer) keeps tasks on the workers; a race of the waiter
  * with the workers and with cancel runs every task exactly once;
- * shutdown(wait) waits for a task a waiting thread is running. */
+ * shutdown(wait) waits for a task a waiting thread is running.
+ *
+ * The submitting thread's own task, still the only entry on its
+ * submission ring, is taken back off the ring (no worker meets it), and
+ * the run is announced on that ring instead of counted in the pool:
+ * shutdown(wait) waits for such runs too, nested ones included; a task
+ * run that way may submit to, and wait on, another pool. */
 #include <pthread.h>
 
 #include "check.h"
+#include "sched/pool.h" /* white box: the submission rings */
 #include "support.h"
+
+/* White box: entries on the calling thread's ring of p (the only ring:
+ * the tests submit to p from one thread), or -1 if p has no ring (no
+ * membarrier: submits go to the injection queue). */
+static long ring_entries(crew_pool *p)
+{
+    if (atomic_load(&p->nrings) == 0)
+        return -1;
+    crew__subring *r = p->rings[0];
+    return (long)(atomic_load(&r->tail) - atomic_load(&r->head));
+}
 
 typedef struct seen {
     pthread_t thread;
@@ -46,19 +64,25 @@ static crew_pool *pool_with(unsigned workers, bool workers_only, crew_init_fn in
     return p;
 }
 
-/* The only worker is busy: the waiter runs the task itself. */
-static void test_runs_here(void)
+/* The only worker is busy: the waiter runs the task itself.  Its entry is
+ * taken back off the ring when nothing is queued before it (retract), else
+ * left to the worker, which only drops it. */
+static void test_runs_here(bool retract)
 {
     crew_pool *p = pool_with(1, false, NULL);
     blocker b = BLOCKER_INIT;
     CHECK_OK(crew_pool_submit(p, task_block, &b, NULL));
     gate_pass(&b.started);
+    seen before = {0};
+    if (!retract)
+        CHECK_OK(crew_pool_submit(p, task_seen, &before, NULL));
     seen s = {0};
     crew_future *f;
     CHECK_OK(crew_pool_submit(p, task_seen, &s, &f));
     CHECK_EQ(crew_future_get_state(f), CREW_FUTURE_PENDING);
     crew_pool_stats st = stats_of(p);
-    CHECK_EQ(st.queued, 1);
+    CHECK_EQ(st.queued, retract ? 1 : 2);
+    long entries = ring_entries(p);
     /* A timed wait never takes it over. */
     CHECK_RC(crew_future_wait_timed(f, 20 * MS), CREW_ETIMEDOUT);
     CHECK_EQ(atomic_load(&s.runs), 0);
@@ -70,16 +94,20 @@ static void test_runs_here(void)
     CHECK(s.current == p);
     CHECK_RC(s.shutdown_rc, CREW_EDEADLK);
     CHECK(crew_pool_current() == NULL); /* only while it ran */
+    if (entries >= 0) /* taken back, or left in place behind the other */
+        CHECK_EQ(ring_entries(p), retract ? 0 : 2);
     st = stats_of(p);
     CHECK_EQ(st.completed, 1);
-    CHECK_EQ(st.queued, 0);
+    CHECK_EQ(st.queued, retract ? 0 : 1);
     CHECK_EQ(st.running, 1); /* the blocker */
     gate_open(&b.release);
-    /* The worker meets the entry of the task we ran: it only drops it. */
+    /* The worker runs the task before ours and meets the entry of the task
+     * we ran: it only drops it. */
     CHECK_OK(crew_pool_shutdown(p, true, false));
     CHECK_EQ(atomic_load(&s.runs), 1);
+    CHECK_EQ(atomic_load(&before.runs), retract ? 0 : 1);
     st = stats_of(p);
-    CHECK_EQ(st.completed, 2);
+    CHECK_EQ(st.completed, retract ? 2 : 3);
     CHECK_EQ(st.cancelled, 0);
     CHECK_EQ(st.running, 0);
     crew_future_release(f);
@@ -292,13 +320,152 @@ static void test_shutdown_waits(void)
     CHECK_OK(crew_pool_destroy(sd_pool));
 }
 
+/* The same with the submitting thread waiting: its run is announced on its
+ * ring, not counted in the pool.  nested: the task, run there, submits
+ * another and waits for it, which runs there too (two runs announced). */
+typedef struct held_arg {
+    crew_pool *p;
+    bool nested;
+    crew_future *_Atomic inner;
+} held_arg;
+
+static int task_held_outer(void *arg, void **result)
+{
+    held_arg *h = arg;
+    (void)result;
+    if (!h->nested)
+        return task_held(NULL, NULL);
+    crew_future *g;
+    CHECK_OK(crew_pool_submit(h->p, task_held, NULL, &g));
+    atomic_store(&h->inner, g);
+    int rc = crew_future_wait(g);
+    return rc;
+}
+
+static crew_future *_Atomic ring_outer;
+
+static void *submitter_main(void *arg)
+{
+    held_arg *h = arg;
+    crew_future *f;
+    CHECK_OK(crew_pool_submit(h->p, task_held_outer, h, &f));
+    atomic_store(&ring_outer, f);
+    CHECK_OK(crew_future_wait(f));
+    return NULL;
+}
+
+static void test_shutdown_waits_ring(bool nested)
+{
+    sd_pool = pool_with(1, false, NULL);
+    atomic_store(&hold.open, 0);
+    atomic_store(&held_done, 0);
+    atomic_store(&shutdown_back, 0);
+    atomic_store(&ring_outer, NULL);
+    held_arg h = {sd_pool, nested, NULL};
+    pthread_t out, sd;
+    CHECK_EQ(pthread_create(&out, NULL, submitter_main, &h), 0);
+    POLL(atomic_load(&ring_outer) && crew_future_running(atomic_load(&ring_outer)));
+    crew_future *f = atomic_load(&ring_outer);
+    CHECK(f && crew_future_running(f));
+    if (nested) {
+        POLL(atomic_load(&h.inner) && crew_future_running(atomic_load(&h.inner)));
+        CHECK(atomic_load(&h.inner) && crew_future_running(atomic_load(&h.inner)));
+    }
+    CHECK_EQ(pthread_create(&sd, NULL, shutdown_main, NULL), 0);
+    nap_ms(30);
+    CHECK_EQ(atomic_load(&shutdown_back), 0);
+    crew_pool_stats st = stats_of(sd_pool);
+    CHECK_EQ(st.running, nested ? 2 : 1);
+    latch_open(&hold);
+    pthread_join(sd, NULL);
+    pthread_join(out, NULL);
+    CHECK_EQ(atomic_load(&shutdown_back), 1);
+    st = stats_of(sd_pool);
+    CHECK_EQ(st.completed, nested ? 2 : 1);
+    CHECK_EQ(st.running, 0);
+    CHECK_EQ(st.queued, 0);
+    if (nested)
+        crew_future_release(atomic_load(&h.inner));
+    crew_future_release(f);
+    CHECK_OK(crew_pool_destroy(sd_pool));
+}
+
+/* A task of pool a, run by the thread that submitted it and waits, submits
+ * to pool b and waits there (b's task runs here too).  The thread keeps its
+ * ring of a until that run ends (b gets the injection queue meanwhile):
+ * the end of the run is announced on the ring its begin used. */
+typedef struct two_pools {
+    crew_pool *a, *b;
+    seen inner;
+} two_pools;
+
+static int task_other_pool(void *arg, void **result)
+{
+    two_pools *t = arg;
+    crew_future *g;
+    CHECK_OK(crew_pool_submit(t->b, task_seen, &t->inner, &g));
+    void *r = NULL;
+    CHECK_OK(crew_future_result(g, &r, NULL));
+    CHECK_EQ((intptr_t)r, 77);
+    crew_future_release(g);
+    *result = (void *)(intptr_t)5;
+    return 0;
+}
+
+static atomic_int destroyed;
+
+static void *destroy_main(void *arg)
+{
+    two_pools *t = arg;
+    CHECK_OK(crew_pool_destroy(t->a));
+    CHECK_OK(crew_pool_destroy(t->b));
+    atomic_store(&destroyed, 1);
+    return NULL;
+}
+
+static void test_other_pool_inside(void)
+{
+    two_pools t = {pool_with(1, false, NULL), pool_with(1, false, NULL), {0}};
+    for (int i = 0; i < 3; i++) {
+        crew_future *f;
+        CHECK_OK(crew_pool_submit(t.a, task_other_pool, &t, &f));
+        void *r = NULL;
+        CHECK_OK(crew_future_result(f, &r, NULL));
+        CHECK_EQ((intptr_t)r, 5);
+        crew_future_release(f);
+    }
+    CHECK_EQ(atomic_load(&t.inner.runs), 3);
+    CHECK(t.inner.current == t.b);
+    CHECK_RC(t.inner.shutdown_rc, CREW_EDEADLK);
+    crew_pool_stats sa = stats_of(t.a), sb = stats_of(t.b);
+    CHECK_EQ(sa.completed, 3);
+    CHECK_EQ(sa.running, 0);
+    CHECK_EQ(sb.completed, 3);
+    CHECK_EQ(sb.running, 0);
+    /* Nothing left announced: both shut down at once (a hang here is the
+     * bug: a run ended on the wrong ring). */
+    atomic_store(&destroyed, 0);
+    pthread_t th;
+    CHECK_EQ(pthread_create(&th, NULL, destroy_main, &t), 0);
+    POLL(atomic_load(&destroyed));
+    CHECK_EQ(atomic_load(&destroyed), 1);
+    if (atomic_load(&destroyed))
+        pthread_join(th, NULL);
+    else
+        pthread_detach(th);
+}
+
 int main(void)
 {
-    test_runs_here();
+    test_runs_here(true);
+    test_runs_here(false);
     test_error_here();
     test_workers_only(false);
     test_workers_only(true);
     test_races();
     test_shutdown_waits();
+    test_shutdown_waits_ring(false);
+    test_shutdown_waits_ring(true);
+    test_other_pool_inside();
     return check_exit("test_outside_run");
 }

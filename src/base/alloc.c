@@ -84,8 +84,8 @@ static void *regions;
  * The calling thread's blocks: only that thread touches them.
  *   cache   groups to allocate from (the rest of one batch)
  *   spill   groups of blocks this thread freed (spill_len blocks, spill_last
- *           the chain's last header); reused when the cache runs dry,
- *           returned to the depot as one batch once CREW__RETURN_BATCH long
+ *           the chain's last header); allocated from, last freed first,
+ *           when the cache runs dry; returned to the depot as one batch once CREW__RETURN_BATCH long
  * Blocks in [bump, bump_end) have never been used. */
 static CREW__TLS struct free_block *cache;
 static CREW__TLS struct free_block *spill;
@@ -153,17 +153,11 @@ static inline void prefetch_write(const void *p)
 #endif
 }
 
-/* Fills the empty cache: from our own freed blocks, from one batch of the
+/* Fills the empty cache, our spill being empty too: from one batch of the
  * depot, or with a new bump range (an exited thread's, else a new
  * region).  Returns -1 when out of memory. */
 static CREW__COLD int refill(void)
 {
-    if (spill) {
-        cache = spill;
-        spill = spill_last = NULL;
-        spill_len = 0;
-        return 0;
-    }
     cache_register();
     pthread_mutex_lock(&depot_lock);
     struct free_block *b = atomic_load_explicit(&batches, memory_order_relaxed);
@@ -201,11 +195,25 @@ static CREW__COLD int refill(void)
 void *crew__block_alloc(void)
 {
     struct free_block *g = cache;
+    if (!g && (g = spill) != NULL) {
+        /* Our own freed blocks, the last freed first: a thread that frees
+         * and allocates in turn (a waiter that ran the task it waited
+         * for) reuses one block, still in its cache. */
+        spill_len--;
+        unsigned n = g->n;
+        if (n) {
+            g->n = n - 1;
+            return g->ptr[n - 1];
+        }
+        spill = g->next;
+        if (!spill)
+            spill_last = NULL;
+        return g;
+    }
     if (!g) {
         /* Freed blocks before fresh ones (a peek without the lock: a stale
          * answer only costs a refill or a fresh block). */
-        if (bump == bump_end || spill ||
-            atomic_load_explicit(&batches, memory_order_relaxed)) {
+        if (bump == bump_end || atomic_load_explicit(&batches, memory_order_relaxed)) {
             if (refill() != 0)
                 return NULL;
             g = cache;

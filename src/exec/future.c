@@ -203,14 +203,22 @@ CREW__TLS crew_future *crew__outside_task;
 bool crew__future_run_outside(crew_future *f)
 {
     crew_pool *p = f->pool;
-    if (!crew__outside_begin(p))
+    int how = crew__outside_begin(p, &f->hdr);
+    if (!how)
         return false;
+    /* Our own push, taken back off our ring: the queue's reference is ours
+     * to drop, and no worker meets a spent entry (or reads the block). */
+    bool owned = how == CREW__OUT_OWNED;
     /* The claim a worker (future_run) or a cancel makes: one of us wins.
      * hdr.next is left alone: the entry may still be linked in a queue. */
     bool ok;
     uint32_t old = crew__future_leave_pending(f, CREW_FUTURE_RUNNING | CREW__FS_OUTSIDE, &ok);
     if (!ok) {
-        crew__outside_end(p, false, 0);
+        if (owned) {
+            wait_unpinned(f); /* as a worker that took the entry */
+            crew_future_release(f);
+        }
+        crew__outside_end(p, how, false, 0);
         return false;
     }
     if (old & CREW__FS_WAITERS)
@@ -232,7 +240,11 @@ bool crew__future_run_outside(crew_future *f)
     crew__iso = outer_iso;
     crew__task_ctx = outer_ctx;
     complete_run(f, p, result, rc);
-    crew__outside_end(p, true, rc);
+    /* Before the end: the pool stays alive while we hold its entry (the
+     * waiter's own reference keeps f). */
+    if (owned)
+        crew_future_release(f); /* the queue's reference */
+    crew__outside_end(p, how, true, rc);
     return true;
 }
 

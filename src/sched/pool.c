@@ -171,22 +171,20 @@ crew_pool *crew_pool_current(void)
 
 /* ---- tasks run by a waiting thread outside the pool ---------------------- */
 
-bool crew__outside_begin(crew_pool *p)
+bool crew__outside_begin_counted(crew_pool *p)
 {
-    if (p->workers_only)
-        return false;
     /* seq_cst RMW, then seq_cst load of the flags: against shutdown's
      * seq_cst flag store then its look at out_running (crew__outside_wait):
      * either shutdown waits for us or we see its flag. */
     atomic_fetch_add_explicit(&p->out_running, 1, memory_order_seq_cst);
     if (atomic_load_explicit(&p->flags, memory_order_seq_cst) & (CREW__P_SHUTDOWN | CREW__P_BROKEN)) {
-        crew__outside_end(p, false, 0);
+        crew__outside_end_counted(p, false, 0);
         return false;
     }
     return true;
 }
 
-void crew__outside_end(crew_pool *p, bool ran, int rc)
+void crew__outside_end_counted(crew_pool *p, bool ran, int rc)
 {
     if (ran)
         atomic_fetch_add_explicit(rc ? &p->out_failed : &p->out_completed, 1,
@@ -221,6 +219,7 @@ void crew__outside_wait(crew_pool *p)
     /* The last ender may still be inside its critical section. */
     pthread_mutex_lock(&p->lock);
     pthread_mutex_unlock(&p->lock);
+    crew__outside_wait_rings(p);
 }
 
 void crew__count_unobserved(crew_pool *p, int task_error)
@@ -257,8 +256,16 @@ int crew_pool_get_stats(crew_pool *p, crew_pool_stats *out)
                (atomic_load_explicit(&p->out_running, memory_order_relaxed) & CREW__OUT_COUNT);
     uint64_t submitted = atomic_load_explicit(&p->submitted, memory_order_relaxed);
     unsigned nr = atomic_load_explicit(&p->nrings, memory_order_acquire);
-    for (unsigned i = 0; i < nr; i++)
-        submitted += atomic_load_explicit(&p->rings[i]->submitted, memory_order_relaxed);
+    for (unsigned i = 0; i < nr; i++) {
+        crew__subring *r = p->rings[i];
+        submitted += atomic_load_explicit(&r->submitted, memory_order_relaxed);
+        /* Outside runs announced on rings, as out_* above. */
+        uint64_t rd = atomic_load_explicit(&r->run_done, memory_order_relaxed);
+        uint64_t rf = atomic_load_explicit(&r->run_failed, memory_order_relaxed);
+        completed += rd;
+        failed += rf;
+        started += rd + rf + atomic_load_explicit(&r->in_run, memory_order_relaxed);
+    }
     uint64_t cancelled = atomic_load_explicit(&p->cancelled, memory_order_relaxed);
     uint64_t broken = atomic_load_explicit(&p->broken, memory_order_relaxed);
     uint64_t c = atomic_load_explicit(&p->counts, memory_order_relaxed);

@@ -257,9 +257,16 @@ int crew__start_worker(crew_pool *p);
  * could be started (the entry was not queued). */
 int crew__start_worker_for(crew_pool *p, crew_task_fn fn, void *arg);
 
-/* shutdown(wait): waits until no thread outside the pool runs one of its
- * tasks (crew__outside_begin, sched.h); pool.c. */
+/* crew__outside_begin and _end (sched.h) for a thread without a ring of
+ * p: counted in out_running (pool.c). */
+bool crew__outside_begin_counted(crew_pool *p);
+void crew__outside_end_counted(crew_pool *p, bool ran, int rc);
+
+/* shutdown(wait), after crew__pool_seal: waits until no thread outside the
+ * pool runs one of its tasks (crew__outside_begin, sched.h): those counted
+ * in the pool (pool.c), then those announced on rings (submit.c). */
 void crew__outside_wait(crew_pool *p);
+void crew__outside_wait_rings(crew_pool *p);
 
 /* Wakes a parked worker if one is parked and none is spinning, and starts
  * a worker if none can take the work: after publishing a task (wake.c). */

@@ -60,18 +60,29 @@ extern CREW__TLS void *crew__task_ctx;
  * there. */
 extern CREW__TLS crew_pool *crew__outside_pool;
 
-/* A thread outside every pool, about to wait forever for a task of p that
- * has not started, asks to run it itself.  True if p allows it (not
+/* A thread outside every pool, about to wait forever for task t of p that
+ * has not started, asks to run it itself.  Nonzero if p allows it (not
  * workers_only, no shutdown begun, not broken): the caller then tries to
- * claim the task and calls crew__outside_end whatever the outcome; while
- * it runs the task, crew_pool_current() is p.  A shutdown(wait) of p
- * waits until every such run has ended. */
-bool crew__outside_begin(crew_pool *p);
+ * claim the task and calls crew__outside_end with the answer whatever the
+ * outcome; while it runs the task, crew_pool_current() is p.  A
+ * shutdown(wait) of p waits until every such run has ended.
+ *
+ * A thread with a submission ring of p announces the run on its ring (a
+ * store on a line it owns, checked by shutdown after a heavy fence, as a
+ * push is); if t is its last push and still the ring's only entry, it
+ * also takes t back (crew__sched_retract): CREW__OUT_OWNED, and the caller
+ * holds the reference the queue held.  Any other thread counts itself in
+ * the pool (two read-modify-writes on a shared line). */
+int crew__outside_begin(crew_pool *p, crew__task *t);
+#define CREW__OUT_COUNTED 1 /* counted in the pool */
+#define CREW__OUT_RING 2    /* announced on the caller's ring */
+#define CREW__OUT_OWNED 3   /* announced, and t's entry retracted */
 
-/* After crew__outside_begin: ran is true if the caller claimed and ran the
- * task, whose status was rc (counted in p's statistics).  p must not be
- * touched after this. */
-void crew__outside_end(crew_pool *p, bool ran, int rc);
+/* After crew__outside_begin's answer how: ran is true if the caller
+ * claimed and ran the task, whose status was rc (counted in p's
+ * statistics).  p must not be touched after this (unless the caller has a
+ * ring of p, which holds a reference). */
+void crew__outside_end(crew_pool *p, int how, bool ran, int rc);
 
 /* The region a task created now for pool p belongs to. */
 static inline uintptr_t crew__iso_for(const crew_pool *p)
@@ -84,6 +95,7 @@ static inline uintptr_t crew__iso_for(const crew_pool *p)
 
 /* crew__sched_push from a thread that is not a worker of p. */
 int crew__sched_push_outside(crew_pool *p, crew__task *t);
+
 
 /* Queues task t for p (see above).  0, or on error (t was not queued):
  * CREW_ENOMEM (a deque could not grow), and from outside the pool

@@ -14,6 +14,7 @@
 #include "base/backoff.h"
 #include "base/clock.h"
 #include "base/fence.h"
+#include "base/platform.h"
 #include "base/sys.h"
 #include "base/tls.h"
 #include "sched/pool.h"
@@ -76,8 +77,11 @@ static void drop_mine(void)
 
 void crew__subring_drop_mine_of(crew_pool *p)
 {
-    if (my_pool == p)
+    if (my_pool == p) {
+        /* Not from inside an outside run of p: shutdown(wait) refused. */
+        CREW__ASSERT(!my_ring || atomic_load_explicit(&my_ring->in_run, memory_order_relaxed) == 0);
         drop_mine();
+    }
 }
 
 static void ring_thread_exit(void *r)
@@ -142,11 +146,15 @@ static crew__subring *ring_claim(crew_pool *p)
 }
 
 /* The calling thread's ring for p (claiming one, and dropping the ring of
- * another pool, on first use), or NULL. */
+ * another pool, on first use), or NULL.  Not while the thread runs a task
+ * of the other pool announced on its ring (crew__outside_begin): that ring
+ * stays ours until the run ends, and p gets the injection queue. */
 static inline crew__subring *ring_for(crew_pool *p)
 {
     if (my_pool == p)
         return my_ring;
+    if (my_ring && atomic_load_explicit(&my_ring->in_run, memory_order_relaxed) != 0)
+        return NULL;
     drop_mine();
     my_ring = ring_claim(p);
     my_pool = p;
@@ -282,4 +290,90 @@ int crew__sched_push_inline(crew_pool *p, crew_task_fn fn, void *arg)
         return CREW__NEEDS_BLOCK;
     /* No block: the entry (fn, arg) itself goes on the ring. */
     return submit_ring(p, r, fn, arg, true);
+}
+
+/* ---- outside runs (sched.h, crew__outside_begin) --------------------------- */
+
+/* Takes t's entry back off our ring r: see crew__outside_begin. */
+static bool ring_retract(crew__subring *r, crew__task *t)
+{
+    /* Owner: our own tail and slot (relaxed).  The slot before the tail
+     * names t only if t was our last push; head equals that index only if
+     * no taker has it, and then the ring holds nothing else (older entries
+     * would come first: taking t is taking in order).  head only grows, so
+     * the CAS cannot succeed on a recycled index. */
+    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    uint64_t h = tail - 1;
+    crew__rslot *sl = &r->slot[h & (CREW__RING_CAP - 1)];
+    if (atomic_load_explicit(&sl->fn, memory_order_relaxed) != NULL ||
+        atomic_load_explicit(&sl->arg, memory_order_relaxed) != (void *)t)
+        return false;
+    /* acq_rel as a taker's (crew__subring_take): exactly one taker wins. */
+    return atomic_compare_exchange_strong_explicit(&r->head, &h, tail, memory_order_acq_rel,
+                                                   memory_order_relaxed);
+}
+
+/* Ends an outside run announced on our ring r, of depth d + 1. */
+static void ring_run_end(crew_pool *p, crew__subring *r, uint32_t d)
+{
+    /* release: the run's writes before a shutdown that sees the drop. */
+    atomic_store_explicit(&r->in_run, d, memory_order_release);
+    if (d)
+        return;
+    /* Dekker with crew__outside_wait_rings (store, light fence, load here;
+     * flag, heavy fence, load there): a shutdown that saw us running is
+     * seen here, and woken.  r, and so p, is alive: our claim of the ring
+     * holds a reference on p. */
+    crew__fence_light();
+    if (atomic_load_explicit(&p->flags, memory_order_relaxed) & CREW__P_SHUTDOWN)
+        crew__futex_wake_all(&r->in_run);
+}
+
+int crew__outside_begin(crew_pool *p, crew__task *t)
+{
+    if (p->workers_only)
+        return 0;
+    crew__subring *r = my_pool == p ? my_ring : NULL;
+    if (!r)
+        return crew__outside_begin_counted(p) ? CREW__OUT_COUNTED : 0;
+    /* Announce, then check the flags: a push's pattern (submit_ring). */
+    uint32_t d = atomic_load_explicit(&r->in_run, memory_order_relaxed);
+    atomic_store_explicit(&r->in_run, d + 1, memory_order_relaxed);
+    crew__fence_light();
+    if (CREW__UNLIKELY(crew__pool_state_error(p) != 0)) {
+        ring_run_end(p, r, d);
+        return 0;
+    }
+    return ring_retract(r, t) ? CREW__OUT_OWNED : CREW__OUT_RING;
+}
+
+void crew__outside_end(crew_pool *p, int how, bool ran, int rc)
+{
+    if (how == CREW__OUT_COUNTED) {
+        crew__outside_end_counted(p, ran, rc);
+        return;
+    }
+    crew__subring *r = my_ring;
+    CREW__ASSERT(my_pool == p && r);
+    if (ran) {
+        _Atomic uint64_t *c = rc ? &r->run_failed : &r->run_done;
+        atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+    }
+    ring_run_end(p, r, atomic_load_explicit(&r->in_run, memory_order_relaxed) - 1);
+}
+
+void crew__outside_wait_rings(crew_pool *p)
+{
+    /* After crew__pool_seal's heavy fence, which followed the SHUTDOWN
+     * flag: a run whose begin missed the flag was announced by then (and
+     * its ring counted in nrings), so these loads see it. */
+    unsigned n = atomic_load_explicit(&p->nrings, memory_order_acquire);
+    for (unsigned i = 0; i < n; i++) {
+        crew__subring *r = p->rings[i];
+        uint32_t v;
+        /* acquire: pairs with the owner's release drop. */
+        while ((v = atomic_load_explicit(&r->in_run, memory_order_acquire)) != 0)
+            (void)crew__futex_wait(&r->in_run, v, CREW__FOREVER);
+    }
 }

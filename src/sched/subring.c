@@ -12,6 +12,9 @@ void crew__subring_init(crew__subring *r, crew_pool *p)
     atomic_init(&r->tail, 0);
     atomic_init(&r->in_submit, 0);
     atomic_init(&r->submitted, 0);
+    atomic_init(&r->in_run, 0);
+    atomic_init(&r->run_done, 0);
+    atomic_init(&r->run_failed, 0);
     atomic_init(&r->head, 0);
     atomic_init(&r->owner, 0);
     for (unsigned i = 0; i < CREW__RING_CAP; i++) {
@@ -149,7 +152,8 @@ bool crew__subring_valid(crew__subring *r)
     uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);
     uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
     return h <= t && t - h <= CREW__RING_CAP &&
-           atomic_load_explicit(&r->in_submit, memory_order_acquire) == 0;
+           atomic_load_explicit(&r->in_submit, memory_order_acquire) == 0 &&
+           atomic_load_explicit(&r->in_run, memory_order_acquire) == 0;
 }
 
 bool crew__batch_valid(crew__batch *b)

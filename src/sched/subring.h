@@ -25,6 +25,12 @@
  *   in_submit               stored by the owner (1 relaxed, then a light
  *                           fence; 0 with release); loaded with acquire by
  *                           shutdown's sealing after its heavy fence
+ *   in_run                  the same pattern for the owner's outside runs;
+ *                           shutdown(wait) sleeps on it (futex) until 0,
+ *                           and an owner that drops it to 0 after the
+ *                           SHUTDOWN flag wakes it
+ *   retract                 the owner takes its last push back with a
+ *                           taker's CAS on head (crew__sched_retract)
  *   take, nonempty          any thread, any time (take: CAS on head)
  *   ovq                     pushed by the owner; taken like any injection
  *                           queue (inject.h)
@@ -106,6 +112,13 @@ typedef struct crew__subring {
     unsigned overflow_n;                  /* owner: submits since, to pace the checks */
     uint64_t head_seen;                   /* owner: last head it loaded */
     _Atomic uint64_t submitted;           /* owner: statistics (relaxed load + store) */
+    /* Tasks of p the owner runs itself because it waits for them
+     * (crew__outside_begin, sched.h): how deep (an outside run may wait for
+     * another), stored like in_submit (relaxed then a light fence; release
+     * when it drops) and waited for by shutdown (futex); and how many ended,
+     * for the statistics (relaxed load + store). */
+    _Atomic uint32_t in_run;
+    _Atomic uint64_t run_done, run_failed;
     /* Taker line. */
     _Alignas(CREW__CACHE_LINE) _Atomic uint64_t head;   /* next index to take (CAS) */
     /* 0: free; 1: claimed by a thread (acquire CAS 0 -> 1, release store 0). */
