@@ -59,8 +59,20 @@ void crew__fault_fail_delay(unsigned us);
  *                       (fault_retire_order)
  *   CREW__PAUSE_START   a submit that will start a thread for its own task,
  *                       before it takes the pool's lock: a shutdown can
- *                       run meanwhile (fault_shutdown_start) */
-enum { CREW__PAUSE_RETIRE, CREW__PAUSE_START, CREW__PAUSE_POINTS };
+ *                       run meanwhile (fault_shutdown_start)
+ *   CREW__PAUSE_FIRST_LOOK  a new worker without a task of its own (counted
+ *                       as spinning), before its first look for work
+ *   CREW__PAUSE_SURPLUS a worker still counted as spinning that found the
+ *                       pool over its limit, before it stops counting and
+ *                       leaves: a submit meanwhile relies on it
+ *                       (fault_surplus_spinner) */
+enum {
+    CREW__PAUSE_RETIRE,
+    CREW__PAUSE_START,
+    CREW__PAUSE_FIRST_LOOK,
+    CREW__PAUSE_SURPLUS,
+    CREW__PAUSE_POINTS
+};
 void crew__fault_pause_set(unsigned point, unsigned us);
 
 #if defined(CREW_FAULTS)

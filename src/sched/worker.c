@@ -202,10 +202,15 @@ static int idle(crew__worker *w, crew__task **found, bool holding_spin)
         sched_yield();
         return IDLE_CONTINUE;
     }
-    /* More workers than allowed (a blocked one came back): retire now. */
+    /* More workers than allowed (a blocked one came back): retire now.  A
+     * submit that saw us spinning woke nobody for its task: if we were,
+     * pass it on (as a woken surplus worker does, below). */
     if (retire_surplus(p)) {
-        if (holding_spin)
+        if (holding_spin) {
+            CREW__FAULT_PAUSE(CREW__PAUSE_SURPLUS);
             crew__spinning_dec(p);
+            pass_on(p);
+        }
         return IDLE_RETIRED;
     }
     uint64_t c;
@@ -330,6 +335,8 @@ void *crew__worker_main(void *arg)
     /* Otherwise we start counted as spinning (crew__start_worker): keep that
      * until we either find work or go idle, so no submit in between starts a
      * second thread for the task we are about to take. */
+    if (holding_spin)
+        CREW__FAULT_PAUSE(CREW__PAUSE_FIRST_LOOK);
     for (;;) {
         /* Between tasks: one too many, and nothing of our own queued? */
         if (CREW__UNLIKELY(over_limit(p)) && !holding_spin && holds_nothing(w) &&
