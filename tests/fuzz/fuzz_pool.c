@@ -1298,9 +1298,13 @@ static void op_stats(void)
     /* A worker blocked in a wait may get a replacement (docs/SCHEDULER.md,
      * "Waiting inside the pool": up to 256 extra threads). */
     FZ_CHECK(s.workers_alive <= W.workers + 256);
+    /* An upper bound on the tasks the pool accepted: a child that a done
+     * callback submits is marked submitted only once its submit returned,
+     * and it may have run by then, so it counts while that may be so. */
     uint64_t accepted = W.map_attempted;
     for (int i = 0; i < W.ntasks; i++)
-        accepted += W.tasks[i].gen == W.gen && atomic_load(&W.tasks[i].submitted);
+        accepted += W.tasks[i].gen == W.gen &&
+                    (atomic_load(&W.tasks[i].submitted) || W.tasks[i].is_child);
     FZ_CHECK(s.completed + s.failed + s.cancelled <= accepted);
 }
 

@@ -2,8 +2,10 @@
  *
  * The input is a program: a queue configuration (kind, maxsize) followed by
  * operations -- every put and get form, put_many/get_many, task_done, join,
- * the snapshots, shutdown (plain or immediate), destroy and re-create, and
- * calls with bad arguments.  The model is a plain array of the items queued
+ * the snapshots, shutdown (plain or immediate), destroy and re-create,
+ * changes of maxsize on the live queue (growing, shrinking below the
+ * current size, unbounded; a bounded FIFO's ring changes its bound in place
+ * or moves to the locked store), and calls with bad arguments.  The model is a plain array of the items queued
  * with their priority and put number, the unfinished-task count and the
  * shutdown flag; it says what every call must return:
  *   - the code (0, EFULL, EEMPTY, ETIMEDOUT, ESHUTDOWN, ETOOMANY, EINVAL),
@@ -409,6 +411,19 @@ static void op_get_many(fz_in *in)
             got(items[i]);
 }
 
+/* crew_queue_set_maxsize: any new bound, also below the current size (the
+ * items stay; puts fail until gets bring the size under it) and 0
+ * (unbounded).  The model only records it: m_full and m_room follow. */
+static const size_t new_sizes[] = {0, 1, 2, 3, 4, 5, 8, 100};
+
+static void op_set_maxsize(fz_in *in)
+{
+    size_t n = new_sizes[fz_pick(in, sizeof new_sizes / sizeof new_sizes[0])];
+    fz_trace("set_maxsize %zu (%zu queued, was %zu)", n, M.n, M.maxsize);
+    FZ_RC(crew_queue_set_maxsize(M.q, n), 0);
+    M.maxsize = n;
+}
+
 static void op_task_done(void)
 {
     fz_trace("task_done (unfinished %llu)", (unsigned long long)M.unfinished);
@@ -570,6 +585,7 @@ static void op_bad(fz_in *in)
     case 9:
         FZ_RC(crew_queue_try_put_many(NULL, items, 1, &count), CREW_EINVAL);
         FZ_RC(crew_queue_try_get_many(NULL, items, 1, &count), CREW_EINVAL);
+        FZ_RC(crew_queue_set_maxsize(NULL, 1), CREW_EINVAL);
         break;
     case 10:
         /* get_timed with a NULL out-pointer also when an item is there */
@@ -615,6 +631,7 @@ enum {
     OP_SHUTDOWN,
     OP_DESTROY,
     OP_BAD,
+    OP_SET_MAXSIZE, /* last: the seeds' opcodes below it read as before */
     NOPS
 };
 
@@ -656,6 +673,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case OP_DESTROY:
             destroy_queue();
             continue;
+        case OP_SET_MAXSIZE:
+            op_set_maxsize(&in);
+            break;
         default:
             op_bad(&in);
             break;

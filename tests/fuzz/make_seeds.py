@@ -19,7 +19,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 Q_SIZES = [0, 0, 1, 2, 3, 4, 5, 8]
 Q_KIND = {"fifo": 0, "lifo": 1, "priority": 2}
 (Q_PUT, Q_PUT2, Q_PUT_MANY, Q_GET, Q_GET_MANY, Q_TASK_DONE, Q_JOIN, Q_SHUTDOWN,
- Q_DESTROY, Q_BAD) = range(10)
+ Q_DESTROY, Q_BAD, Q_SET_MAXSIZE) = range(11)
+# set_maxsize's argument byte picks from [0, 1, 2, 3, 4, 5, 8, 100]
+Q_NEW_SIZES = [0, 1, 2, 3, 4, 5, 8, 100]
+
+
+def set_maxsize(n):
+    return [Q_SET_MAXSIZE, Q_NEW_SIZES.index(n)]
 
 
 def qconf(kind, maxsize):
@@ -74,6 +80,21 @@ QUEUE_SEEDS = {
     "bad-arguments": qconf("fifo", 2) + put(0)
     + sum(([Q_BAD, k] + ([50] if k == 7 else []) for k in range(12)), []),
     # a ring of 2 lapped many times with batches
+    # a ring of 4 holding 3: shrunk below its size in place (puts fail,
+    # gets bring it under), grown back, then unbounded (the move to the
+    # locked store, items kept in order), then bounded again
+    "ring-set-maxsize": qconf("fifo", 4)
+    + put(0) + put(0) + put(0)
+    + set_maxsize(2) + put(1) + get(1) + put(1) + get(1) + get(1) + put(1)
+    + set_maxsize(4) + put(1) + put(1) + put(1)
+    + set_maxsize(0) + put(0) + put(0) + [Q_GET_MANY, 1, 8]
+    + set_maxsize(1) + put(0) + put(1) + [Q_SHUTDOWN, 0] + set_maxsize(3)
+    + get(1) + get(1),
+    # the locked kinds: a priority queue shrunk, then grown
+    "priority-set-maxsize": qconf("priority", 3)
+    + put(0, 2) + put(0, 1) + put(0, 2) + set_maxsize(1) + put(1, 0)
+    + get(0) + get(0) + put(1, 0) + get(0) + put(1, 3) + set_maxsize(100)
+    + put(0, 0) + [Q_GET_MANY, 1, 8],
     "ring-laps": qconf("fifo", 2)
     + sum(([Q_PUT_MANY, 0, 2, 0, 0, Q_GET_MANY, 2, 3, Q_TASK_DONE, Q_TASK_DONE]
            for _ in range(12)), [])
