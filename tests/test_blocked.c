@@ -13,7 +13,12 @@
  * two tasks at once in a one-worker pool (found by test_map in CI).  The
  * woken surplus worker now leaves instead, and the task waits for the
  * busy one; a surplus worker busy with a stream of tasks leaves between
- * two of them. */
+ * two of them.
+ *
+ * And while the replacement holds a batch of submitted tasks it took from
+ * the ring: it ran out its batch (up to 32 tasks) beside the worker that
+ * came back.  It now leaves between two tasks with the rest of its batch,
+ * which stays where any worker takes from it. */
 #include "check.h"
 #include "support.h"
 
@@ -25,6 +30,28 @@ static int task_gated(void *arg, void **result)
     (void)result;
     gate_pass(&b_gate);
     return 0;
+}
+
+/* The thread that ran a2.  A blocked worker
+ * looks for work every 10 ms (BLOCKED_RECHECK_NS), counted available
+ * meanwhile: a2 may run on a1's thread, inside its wait (no replacement),
+ * or on a replacement that then finds the pool over its limit and retires
+ * at once.  Slow builds (TSan) see both now and then; either way a2 did
+ * not wait for a1, and one or two workers are alive. */
+static pthread_t a2_thread;
+
+static int task_a2(void *arg, void **result)
+{
+    a2_thread = pthread_self();
+    *result = arg;
+    return 0;
+}
+
+static void check_after_a2(crew_pool *a)
+{
+    unsigned alive = stats_of(a).workers_alive;
+    CHECK(alive == 1 || alive == 2);
+    CHECK(!pthread_equal(a2_thread, pthread_self())); /* ran on a worker */
 }
 
 static int task_wait_other(void *arg, void **result)
@@ -57,11 +84,12 @@ static void surplus_woken(void)
     CHECK_OK(crew_pool_submit(a, task_wait_then_hold, fb, &fa1));
     POLL(crew_future_running(fa1));
     /* Let a1's wait find nothing to help with and block: a2 submitted
-     * before that is one a1's helping wait may run itself (no replacement). */
-    nap_ms(20);
-    CHECK_OK(crew_pool_submit(a, task_value, (void *)42, &fa2)); /* on the replacement */
+     * before that is one a1's helping wait may run itself (no replacement).
+     * 100 ms: slow under TSan on a loaded machine. */
+    nap_ms(100);
+    CHECK_OK(crew_pool_submit(a, task_a2, (void *)42, &fa2)); /* on the replacement */
     CHECK_OK(crew_future_result_timed(fa2, NULL, NULL, 10 * 1000 * MS));
-    CHECK_EQ(stats_of(a).workers_alive, 2);
+    check_after_a2(a);
     nap_ms(20); /* the replacement parks */
     gate_open(&b_gate);
     POLL(atomic_load(&a_back));
@@ -85,9 +113,95 @@ static void surplus_woken(void)
     CHECK_OK(crew_pool_destroy(b));
 }
 
+/* As task_wait_then_hold, with a timed wait: a worker blocked in one runs
+ * nothing meanwhile (no helping, no look every 10 ms), so the queued tasks
+ * are left to the replacement. */
+static int task_wait_timed_then_hold(void *arg, void **result)
+{
+    (void)result;
+    int rc = crew_future_wait_timed((crew_future *)arg, 10000 * MS);
+    atomic_store(&a_back, 1);
+    latch_pass(&a_hold);
+    return rc;
+}
+
+/* Tasks that count how many of them, and of a1, run at once, and how many
+ * started while a1 was back and running (a1_running). */
+static atomic_int x_active, x_max, x_ran, x_beside, a1_running;
+static gate x1_gate = GATE_INIT, x2_gate = GATE_INIT;
+
+static int task_x(void *arg, void **result)
+{
+    (void)result;
+    if (atomic_load(&a1_running))
+        atomic_fetch_add(&x_beside, 1);
+    int now = atomic_fetch_add(&x_active, 1) + 1 + atomic_load(&a_back);
+    int m = atomic_load(&x_max);
+    while (now > m && !atomic_compare_exchange_weak(&x_max, &m, now))
+        ;
+    if (arg)
+        gate_pass(arg);
+    atomic_fetch_add(&x_ran, 1);
+    atomic_fetch_sub(&x_active, 1);
+    return 0;
+}
+
+static void surplus_with_batch(void)
+{
+    enum { NX = 10 };
+    b_gate = (gate)GATE_INIT;
+    x1_gate = (gate)GATE_INIT;
+    x2_gate = (gate)GATE_INIT;
+    atomic_store(&a_back, 0);
+    atomic_store(&a_hold.open, 0);
+    crew_pool *a = make_pool(1);
+    crew_pool *b = make_pool(1);
+    crew_future *fb, *fa1, *fx[NX];
+    CHECK_OK(crew_pool_submit(b, task_gated, NULL, &fb));
+    CHECK_OK(crew_pool_submit(a, task_wait_timed_then_hold, fb, &fa1));
+    POLL(crew_future_running(fa1));
+    nap_ms(20); /* a1 blocks (at once: a timed wait) */
+    /* x0 on the replacement (held), x1..x9 queued behind it: once x0 is
+     * let go the replacement takes them as a batch and holds at x1. */
+    CHECK_OK(crew_pool_submit(a, task_x, &x1_gate, &fx[0]));
+    POLL(crew_future_running(fx[0]));
+    CHECK_OK(crew_pool_submit(a, task_x, &x2_gate, &fx[1]));
+    for (int i = 2; i < NX; i++)
+        CHECK_OK(crew_pool_submit(a, task_x, NULL, &fx[i]));
+    gate_open(&x1_gate);
+    POLL(crew_future_running(fx[1]));
+    CHECK(crew_future_running(fx[1]));
+    /* a1 comes back and stays busy; then x1 ends. */
+    gate_open(&b_gate);
+    POLL(atomic_load(&a_back));
+    atomic_store(&a1_running, 1);
+    gate_open(&x2_gate);
+    CHECK_OK(crew_future_wait_timed(fx[1], 10000 * MS));
+    nap_ms(50);
+    /* A one-worker pool with a1 running: none of x2..x9 started meanwhile. */
+    CHECK_EQ(atomic_load(&x_beside), 0);
+    atomic_store(&a1_running, 0);
+    latch_open(&a_hold);
+    CHECK_OK(crew_future_result(fa1, NULL, NULL));
+    for (int i = 0; i < NX; i++)
+        CHECK_OK(crew_future_result_timed(fx[i], NULL, NULL, 10000 * MS));
+    CHECK_EQ(atomic_load(&x_ran), NX);
+    /* x0 and x1 overlapped a1 (inherent: a1 was blocked in a crew wait);
+     * nothing ran beside a1 once it was back but the task already running. */
+    CHECK(atomic_load(&x_max) <= 2);
+    POLL(stats_of(a).workers_alive == 1);
+    CHECK_EQ(stats_of(a).workers_alive, 1);
+    crew_future_release(fb);
+    crew_future_release(fa1);
+    release_all(fx, NX);
+    CHECK_OK(crew_pool_destroy(a));
+    CHECK_OK(crew_pool_destroy(b));
+}
+
 int main(void)
 {
     surplus_woken();
+    surplus_with_batch();
     b_gate = (gate)GATE_INIT;
     crew_pool *a = make_pool(1);
     crew_pool *b = make_pool(1);
@@ -96,17 +210,18 @@ int main(void)
     CHECK_OK(crew_pool_submit(a, task_wait_other, fb, &fa1));
     POLL(crew_future_running(fa1));
     /* Let a1's wait find nothing to help with and block: a2 submitted
-     * before that is one a1's helping wait may run itself (no replacement). */
-    nap_ms(20);
+     * before that is one a1's helping wait may run itself (no replacement).
+     * 100 ms: slow under TSan on a loaded machine. */
+    nap_ms(100);
     CHECK(crew_future_running(fa1));
 
     /* a1's worker is blocked: a2 must not wait behind it. */
-    CHECK_OK(crew_pool_submit(a, task_value, (void *)42, &fa2));
+    CHECK_OK(crew_pool_submit(a, task_a2, (void *)42, &fa2));
     void *r = NULL;
     CHECK_OK(crew_future_result_timed(fa2, &r, NULL, 10 * 1000 * MS));
     CHECK_EQ((long)(intptr_t)r, 42);
     CHECK(!crew_future_done(fa1));
-    CHECK_EQ(stats_of(a).workers_alive, 2);
+    check_after_a2(a);
 
     gate_open(&b_gate);
     CHECK_OK(crew_future_result(fa1, NULL, NULL));

@@ -164,11 +164,14 @@ static inline bool over_limit(crew_pool *p)
     return surplus_in(p, atomic_load_explicit(&p->counts, memory_order_relaxed));
 }
 
-/* Owner: nothing in our deque or batch (tasks there would wait for a
- * thief if we left). */
+/* Owner: nothing in our deque (tasks spawned by our tasks: they stay
+ * with us).  Our batch may hold entries: a surplus worker leaves them,
+ * where any worker takes them (find.c, steal_batch) and a thread that later
+ * gets this slot takes them first; running them out would run them beside
+ * the worker that came back, over the pool's limit. */
 static bool holds_nothing(crew__worker *w)
 {
-    return crew__deque_size_hint(&w->dq) <= 0 && crew__batch_empty_owner(&w->batch);
+    return crew__deque_size_hint(&w->dq) <= 0;
 }
 
 /* After leaving with work perhaps queued (a wake meant for it, or a task
@@ -224,6 +227,13 @@ static int idle(crew__worker *w, crew__task **found, bool holding_spin)
         spinners = atomic_fetch_add_explicit(&p->spinning, 1, memory_order_seq_cst);
     if (spinners < p->spin_limit) {
         for (int i = 0; i < SPIN_ROUNDS; i++) {
+            /* A blocked worker came back while we spin: leave before we take
+             * a task to run beside it (a relaxed look, as between tasks). */
+            if (CREW__UNLIKELY(over_limit(p)) && retire_surplus(p)) {
+                crew__spinning_dec(p);
+                pass_on(p);
+                return IDLE_RETIRED;
+            }
             crew__task *t = crew__find_work(w, NULL);
             if (t) {
                 spinners = crew__spinning_dec(p);
@@ -338,7 +348,7 @@ void *crew__worker_main(void *arg)
     if (holding_spin)
         CREW__FAULT_PAUSE(CREW__PAUSE_FIRST_LOOK);
     for (;;) {
-        /* Between tasks: one too many, and nothing of our own queued? */
+        /* Between tasks: one too many, and nothing spawned by our tasks? */
         if (CREW__UNLIKELY(over_limit(p)) && !holding_spin && holds_nothing(w) &&
             retire_surplus(p)) {
             pass_on(p);
