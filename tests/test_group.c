@@ -1,8 +1,8 @@
 /* test_group.c - fork-join task groups (crew/group.h): every job runs once,
  * jobs spawning into their own group, nested groups (recursive fib), the
  * first error skipping jobs not yet started, spawn after failure, cancel,
- * the isolated wait, groups used from threads outside the pool, and bad
- * arguments. */
+ * the isolated wait, groups used from threads outside the pool, a spawn
+ * waking a parked worker or replacing a blocked one, and bad arguments. */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -474,6 +474,118 @@ static void test_outside_threads(void)
 
 /* ---- bad arguments and shutdown ----------------------------------------- */
 
+/* ---- a spawned job reaches an idle worker (no lost wake-up) ------------- */
+
+/* The spawn's wake rule (src/sched/README.md, "Parking and waking"): a job
+ * pushed on a worker's deque while another worker is parked, or blocked,
+ * must get that worker woken or a replacement started.  The spawning task
+ * then waits for its jobs outside crew (a poll that runs nothing), so only
+ * another worker can run them: a lost wake-up leaves them on the deque and
+ * the poll gives up (10 s) instead of passing. */
+typedef struct wake_case {
+    crew_pool *p;
+    int jobs;           /* jobs to spawn, 1..3 */
+    latch ran[3];       /* opened by job i */
+    latch spawned;      /* opened once the jobs are queued */
+} wake_case;
+
+static int job_open(void *arg)
+{
+    latch_open(arg);
+    return 0;
+}
+
+static int task_spawn_and_poll(void *arg, void **result)
+{
+    wake_case *c = arg;
+    (void)result;
+    crew_group g;
+    CHECK_OK(crew_group_init(&g, c->p));
+    for (int i = 0; i < c->jobs; i++)
+        CHECK_OK(crew_group_spawn(&g, job_open, &c->ran[i]));
+    latch_open(&c->spawned);
+    for (int i = 0; i < c->jobs; i++) {
+        latch_pass(&c->ran[i]); /* runs nothing meanwhile */
+        CHECK(atomic_load(&c->ran[i].open));
+    }
+    CHECK_OK(crew_group_wait(&g, NULL));
+    return 0;
+}
+
+/* Waits for t without running it here: a thread outside the pool that
+ * waits for a task that has not started runs it itself, and a job spawned
+ * from outside takes the submission path, not the worker's deque. */
+static void wait_on_worker(crew_future *t)
+{
+    POLL_NS(crew_future_done(t), 30 * 1000 * MS);
+    CHECK(crew_future_done(t));
+    CHECK_OK(crew_future_wait(t));
+}
+
+/* Both workers started, then left to park; a task spawns jobs that only
+ * the parked worker can run. */
+static void test_spawn_wakes_parked(void)
+{
+    for (int jobs = 1; jobs <= 3; jobs++) {
+        crew_pool *p = make_pool(2);
+        meet m = {0, 2};
+        crew_future *f[2];
+        for (int i = 0; i < 2; i++)
+            CHECK_OK(crew_pool_submit(p, task_meet, &m, &f[i]));
+        for (int i = 0; i < 2; i++)
+            CHECK_OK(crew_future_wait(f[i]));
+        release_all(f, 2);
+        /* Idle, then parked: a spinning worker parks within microseconds
+         * (if one still spins when the jobs come, it takes them). */
+        POLL(stats_of(p).workers_idle == 2);
+        nap_ms(20);
+        wake_case c = {.p = p, .jobs = jobs};
+        crew_future *t;
+        CHECK_OK(crew_pool_submit(p, task_spawn_and_poll, &c, &t));
+        wait_on_worker(t);
+        crew_future_release(t);
+        CHECK_OK(crew_pool_destroy(p));
+    }
+}
+
+/* A task that waits with a deadline, which blocks the worker at once
+ * (counted blocked: the pool may start a replacement). */
+typedef struct blocked_waiter {
+    crew_future *promise;
+    latch waiting;
+} blocked_waiter;
+
+static int task_wait_blocked(void *arg, void **result)
+{
+    blocked_waiter *b = arg;
+    (void)result;
+    latch_open(&b->waiting);
+    CHECK_OK(crew_future_wait_timed(b->promise, 30 * 1000 * MS));
+    return 0;
+}
+
+/* One worker blocked in a wait, the other spawns: the job needs a
+ * replacement worker, started by the spawn's wake rule. */
+static void test_spawn_replaces_blocked(void)
+{
+    crew_pool *p = make_pool(2);
+    blocked_waiter b = {0};
+    CHECK_OK(crew_future_create(&b.promise, NULL));
+    crew_future *u, *t;
+    CHECK_OK(crew_pool_submit(p, task_wait_blocked, &b, &u));
+    latch_pass(&b.waiting);
+    nap_ms(20); /* into its futex wait */
+    wake_case c = {.p = p, .jobs = 2};
+    CHECK_OK(crew_pool_submit(p, task_spawn_and_poll, &c, &t));
+    wait_on_worker(t);
+    CHECK_OK(crew_future_set_result(b.promise, NULL));
+    CHECK_OK(crew_future_wait(u));
+    crew_future_release(t);
+    crew_future_release(u);
+    crew_future_release(b.promise);
+    CHECK_OK(crew_pool_destroy(p));
+}
+
 static void test_bad_args(void)
 {
     crew_pool *p = make_pool(1);
@@ -536,6 +648,8 @@ int main(void)
     test_cancel();
     test_isolated();
     test_outside_threads();
+    test_spawn_wakes_parked();
+    test_spawn_replaces_blocked();
     test_bad_args();
     return check_exit("test_group");
 }

@@ -15,8 +15,6 @@
  * and sets CREW__GF_FAILED before its decrement; jobs that start after that
  * see the flag and are skipped, as are later spawns.
  */
-#include <string.h>
-
 #include "base/alloc.h"
 #include "base/assert.h"
 #include "base/clock.h"
@@ -35,23 +33,28 @@ int crew_group_init(crew_group *g, crew_pool *p)
     if (crew__pool_forked(p))
         return CREW_EFORKED;
     crew__worker *self = crew__self;
-    bool inside = self && self->pool == p;
-    /* A task already running may still fork and join after shutdown; new
-     * work from outside may not. */
-    uint32_t pf = atomic_load_explicit(&p->flags, memory_order_acquire);
-    if (!inside && (pf & CREW__P_BROKEN))
-        return CREW_EBROKEN;
-    if (!inside && (pf & CREW__P_SHUTDOWN))
-        return CREW_ESHUTDOWN;
+    crew__group_impl *parent = NULL;
+    if (self && self->pool == p) {
+        /* The group of the job this worker runs, if it runs one (the
+         * scheduler clears crew__task_ctx around any other task).  A task
+         * already running may still fork and join after shutdown. */
+        parent = (crew__group_impl *)crew__task_ctx;
+    } else {
+        /* New work from outside may not. */
+        uint32_t pf = atomic_load_explicit(&p->flags, memory_order_acquire);
+        if (pf & CREW__P_BROKEN)
+            return CREW_EBROKEN;
+        if (pf & CREW__P_SHUTDOWN)
+            return CREW_ESHUTDOWN;
+    }
+    /* Only the fields of crew__group_impl: the rest of crew_group is
+     * never read. */
     crew__group_impl *gi = crew__gi(g);
-    memset(g, 0, sizeof *g);
     gi->pool = p;
     atomic_init(&gi->state, 0);
     atomic_init(&gi->flags, 0);
     atomic_init(&gi->error, 0);
-    /* The group of the job this worker runs, if it runs one (the
-     * scheduler clears crew__task_ctx around any other task). */
-    gi->parent = inside ? (crew__group_impl *)crew__task_ctx : NULL;
+    gi->parent = parent;
     return 0;
 }
 
@@ -66,22 +69,18 @@ static void finish_one(crew__group_impl *g)
         crew__wake_word(&g->state);
 }
 
-int crew__group_spawn(crew_group *g, crew_job_fn fn, void *arg, void (*skip)(void *))
+/* A spawn from a thread that is not a worker of the group's pool (or when
+ * no block is left in the thread's own list): the general path. */
+static CREW__COLD int spawn_slow(crew__group_impl *gi, crew_job_fn fn, void *arg,
+                                 void (*skip)(void *))
 {
-    if (!g || !fn)
-        return CREW_EINVAL;
-    crew__group_impl *gi = crew__gi(g);
     crew_pool *p = gi->pool;
-    if (!p)
-        return CREW_EINVAL;
-    if (atomic_load_explicit(&gi->flags, memory_order_acquire) & (CREW__GF_FAILED | CREW__GF_CANCELLED))
-        return CREW_ECANCELLED;
     crew__job *j = crew__block_alloc();
     if (!j)
         return CREW_ENOMEM;
-    atomic_init(&j->hdr.next, NULL);
+    /* hdr.next is the injection queue's (its push writes it); hdr.aux is
+     * not used by jobs. */
     atomic_init(&j->hdr.word, CREW__KIND_BITS(CREW__KIND_JOB));
-    atomic_init(&j->hdr.aux, 0);
     j->hdr.iso = crew__iso_for(p);
     j->fn = fn;
     j->arg = arg;
@@ -97,9 +96,71 @@ int crew__group_spawn(crew_group *g, crew_job_fn fn, void *arg, void (*skip)(voi
     return rc;
 }
 
+/* The spawn's slow ends, kept out of line and reached by tail calls so
+ * that the fast path saves no registers.  Job j of gi, counted in its
+ * state, did not fit in self's deque: grow it, or undo the spawn. */
+static CREW__COLD int spawn_grow(crew__worker *self, crew__group_impl *gi, crew__job *j)
+{
+    int rc = crew__sched_push_own(self, &j->hdr);
+    if (rc) {
+        atomic_fetch_sub_explicit(&gi->state, 1, memory_order_relaxed);
+        crew__block_free(j);
+    }
+    return rc;
+}
+
+/* After a push that crew__pool_full_awake did not clear. */
+static CREW__COLD int spawn_notify(crew_pool *p)
+{
+    crew__pool_notify(p);
+    return 0;
+}
+
+/* The spawn, inlined into crew_group_spawn and crew__group_spawn: from a
+ * worker of the pool, with a block in the thread's own list, the job goes
+ * on its own deque with no call (crew__sched_push_own's steps, inline:
+ * the deque's push, then the wake rule's look at the counts). */
+static CREW__ALWAYS_INLINE int spawn(crew_group *g, crew_job_fn fn, void *arg,
+                                     void (*skip)(void *))
+{
+    if (CREW__UNLIKELY(!g || !fn))
+        return CREW_EINVAL;
+    crew__group_impl *gi = crew__gi(g);
+    crew_pool *p = gi->pool;
+    if (CREW__UNLIKELY(!p))
+        return CREW_EINVAL;
+    if (CREW__UNLIKELY(atomic_load_explicit(&gi->flags, memory_order_acquire) &
+                       (CREW__GF_FAILED | CREW__GF_CANCELLED)))
+        return CREW_ECANCELLED;
+    crew__worker *self = crew__self;
+    crew__job *j;
+    if (CREW__UNLIKELY(!self || self->pool != p || (j = crew__worker_block_take(self)) == NULL))
+        return spawn_slow(gi, fn, arg, skip);
+    /* As in spawn_slow; a job from a worker of p is in the worker's region
+     * (crew__iso_for). */
+    atomic_init(&j->hdr.word, CREW__KIND_BITS(CREW__KIND_JOB));
+    j->hdr.iso = crew__iso;
+    j->fn = fn;
+    j->arg = arg;
+    j->group = gi;
+    j->skip = skip;
+    atomic_fetch_add_explicit(&gi->state, 1, memory_order_relaxed);
+    if (CREW__UNLIKELY(!crew__deque_try_push(&self->dq, &j->hdr)))
+        return spawn_grow(self, gi, j);
+    if (CREW__UNLIKELY(!crew__pool_full_awake(
+            p, atomic_load_explicit(&p->counts, memory_order_seq_cst))))
+        return spawn_notify(p);
+    return 0;
+}
+
+int crew__group_spawn(crew_group *g, crew_job_fn fn, void *arg, void (*skip)(void *))
+{
+    return spawn(g, fn, arg, skip);
+}
+
 int crew_group_spawn(crew_group *g, crew_job_fn fn, void *arg)
 {
-    return crew__group_spawn(g, fn, arg, NULL);
+    return spawn(g, fn, arg, NULL);
 }
 
 void crew__group_fail(crew__group_impl *g, int rc)
@@ -113,16 +174,17 @@ void crew__group_fail(crew__group_impl *g, int rc)
 
 /* ---- the kind's operations (sched/task.h) ---------------------------------- */
 
-static void job_run(crew__worker *w, crew__task *t)
+/* Runs job j (or skips it, if its group failed or was cancelled first):
+ * the kind's run, and the wait's own path for a job it popped. */
+static CREW__ALWAYS_INLINE void job_run_inline(crew__worker *w, crew__job *j)
 {
-    (void)w;
-    crew__job *j = (crew__job *)t;
     crew__group_impl *g = j->group;
     crew_job_fn fn = j->fn;
     void *arg = j->arg;
     void (*skip)(void *) = j->skip;
-    crew__block_free(j);
-    if (atomic_load_explicit(&g->flags, memory_order_acquire) & (CREW__GF_FAILED | CREW__GF_CANCELLED)) {
+    crew__worker_block_give(w, j);
+    if (CREW__UNLIKELY(atomic_load_explicit(&g->flags, memory_order_acquire) &
+                       (CREW__GF_FAILED | CREW__GF_CANCELLED))) {
         if (skip)
             skip(arg);
     } else {
@@ -130,10 +192,15 @@ static void job_run(crew__worker *w, crew__task *t)
         crew__task_ctx = g;
         int rc = fn(arg);
         crew__task_ctx = outer;
-        if (rc)
+        if (CREW__UNLIKELY(rc))
             crew__group_fail(g, rc);
     }
     finish_one(g);
+}
+
+static void job_run(crew__worker *w, crew__task *t)
+{
+    job_run_inline(w, (crew__job *)t);
 }
 
 static void job_drop(crew_pool *p, crew__task *t, int broken)
@@ -170,38 +237,27 @@ static bool job_in_group(const crew__task *t, const void *ctx)
     return false;
 }
 
-static int group_wait(crew_group *g, int *task_error, bool isolated)
+/* Sleeps until gi's count may have changed, after announcing the waiter
+ * (CREW__GS_WAITER: the job that brings the count to zero wakes it). */
+static void wait_block(crew__group_impl *gi, const crew__accept *acc)
 {
-    if (!g)
-        return CREW_EINVAL;
-    crew__group_impl *gi = crew__gi(g);
-    if (!gi->pool)
-        return CREW_EINVAL;
-    crew__worker *self = crew__self;
-    bool helping = self && self->pool == gi->pool;
-    crew__accept only_ours = {job_in_group, gi};
-    const crew__accept *acc = isolated ? &only_ours : NULL;
-    for (;;) {
-        /* acquire: pairs with the runners' acq_rel decrements. */
-        uint32_t s = atomic_load_explicit(&gi->state, memory_order_acquire);
-        if ((s & CREW__GS_COUNT) == 0)
-            break;
-        if (helping) {
-            /* Fast path of fork-join: our newest job is usually right here. */
-            crew__task *t = crew__find_work(self, acc);
-            if (t) {
-                crew__run_task(self, t);
-                continue;
-            }
-        }
-        s = atomic_fetch_or_explicit(&gi->state, CREW__GS_WAITER, memory_order_seq_cst) |
-            CREW__GS_WAITER;
-        if ((s & CREW__GS_COUNT) == 0)
-            break;
-        (void)crew__wait_word_isolated(&gi->state, s, CREW__FOREVER, acc);
-    }
-    atomic_fetch_and_explicit(&gi->state, ~CREW__GS_WAITER, memory_order_relaxed);
+    uint32_t s = atomic_fetch_or_explicit(&gi->state, CREW__GS_WAITER, memory_order_seq_cst) |
+                 CREW__GS_WAITER;
+    if ((s & CREW__GS_COUNT) == 0)
+        return;
+    (void)crew__wait_word_isolated(&gi->state, s, CREW__FOREVER, acc);
+}
+
+/* What a wait returns once gi's count is zero (state s, just loaded). */
+static CREW__ALWAYS_INLINE int wait_done(crew__group_impl *gi, uint32_t s, int *task_error)
+{
+    /* A later spawn's last job need not wake anyone (the group may be used
+     * again). */
+    if (CREW__UNLIKELY(s & CREW__GS_WAITER))
+        atomic_fetch_and_explicit(&gi->state, ~CREW__GS_WAITER, memory_order_relaxed);
     uint32_t flags = atomic_load_explicit(&gi->flags, memory_order_acquire);
+    if (CREW__LIKELY(flags == 0))
+        return 0;
     if (flags & CREW__GF_FAILED) {
         if (task_error)
             *task_error = atomic_load_explicit(&gi->error, memory_order_relaxed);
@@ -212,6 +268,77 @@ static int group_wait(crew_group *g, int *task_error, bool isolated)
     if (flags & CREW__GF_CANCELLED)
         return CREW_ECANCELLED;
     return 0;
+}
+
+/* A wait that the fast path below does not take: outside the pool (sleep
+ * on the count), or isolated (help only with our jobs). */
+static CREW__COLD int wait_general(crew__group_impl *gi, int *task_error, bool isolated)
+{
+    crew__worker *self = crew__self;
+    bool helping = self && self->pool == gi->pool;
+    crew__accept ours = {job_in_group, gi};
+    const crew__accept *acc = isolated ? &ours : NULL;
+    for (;;) {
+        /* acquire: pairs with the runners' acq_rel decrements. */
+        uint32_t s = atomic_load_explicit(&gi->state, memory_order_acquire);
+        if ((s & CREW__GS_COUNT) == 0)
+            return wait_done(gi, s, task_error);
+        if (helping) {
+            crew__task *t = crew__find_work(self, acc);
+            if (t) {
+                crew__run_task(self, t);
+                continue;
+            }
+        }
+        wait_block(gi, acc);
+    }
+}
+
+/* One step of a plain wait by a worker of the pool when the fast path met
+ * something else than a job to run: t (or NULL) was just popped off our
+ * deque.  Runs what crew__find_work_after finds from there, or sleeps. */
+static CREW__COLD void wait_step(crew__group_impl *gi, crew__worker *self, crew__task *t)
+{
+    t = crew__find_work_after(self, NULL, t);
+    if (t)
+        crew__run_task(self, t);
+    else
+        wait_block(gi, NULL);
+}
+
+static CREW__ALWAYS_INLINE int group_wait(crew_group *g, int *task_error, bool isolated)
+{
+    if (CREW__UNLIKELY(!g))
+        return CREW_EINVAL;
+    crew__group_impl *gi = crew__gi(g);
+    crew_pool *p = gi->pool;
+    if (CREW__UNLIKELY(!p))
+        return CREW_EINVAL;
+    crew__worker *self = crew__self;
+    if (CREW__UNLIKELY(!self || self->pool != p || isolated))
+        return wait_general(gi, task_error, isolated);
+    for (;;) {
+        /* acquire: pairs with the runners' acq_rel decrements. */
+        uint32_t s = atomic_load_explicit(&gi->state, memory_order_acquire);
+        if ((s & CREW__GS_COUNT) == 0)
+            return wait_done(gi, s, task_error);
+        /* Fast path of fork-join: our newest job is usually on top of our
+         * own deque.  A job of our isolation region, in a pool that did
+         * not break, runs here without the scheduler's kind table (what
+         * crew__run_task would do with it: its region is ours, and only
+         * BROKEN drops a job, CANCEL does not); any other task, or none,
+         * goes the general way (wait_step). */
+        crew__task *t = crew__deque_pop_fast(&self->dq);
+        if (CREW__LIKELY(t != NULL &&
+                         CREW__KIND_OF(atomic_load_explicit(&t->word, memory_order_relaxed)) ==
+                             CREW__KIND_JOB &&
+                         t->iso == crew__iso &&
+                         !(atomic_load_explicit(&p->flags, memory_order_acquire) &
+                           CREW__P_BROKEN)))
+            job_run_inline(self, (crew__job *)t);
+        else
+            wait_step(gi, self, t);
+    }
 }
 
 int crew_group_wait(crew_group *g, int *task_error)

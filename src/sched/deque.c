@@ -22,19 +22,8 @@
 #include <stdlib.h>
 
 #include "crew/error.h"
+#include "base/compiler.h"
 #include "base/sys.h"
-
-struct crew__deque_buf {
-    /* Number of slots - 1 (slots are a power of two).  Written once before
-     * the ring is published (init, or grow's release store of d->buf) and
-     * immutable afterwards, so thieves may read it without atomics. */
-    int64_t mask;
-    /* Next outgrown ring on d->retired.  Owner only; thieves never read it. */
-    crew__deque_buf *next;
-    /* The items.  Written by the owner (push, grow's copy), read by the
-     * owner (pop) and thieves (steal); all accesses relaxed. */
-    _Atomic(void *) slots[];
-};
 
 /* A zeroed ring of 2^log2 slots, or NULL.  calloc's all-zero bytes are a
  * valid NULL _Atomic(void *) on every platform crew supports; slots outside
@@ -126,82 +115,80 @@ static crew__deque_buf *deque_grow(crew__deque *d, crew__deque_buf *a, int64_t t
     return na;
 }
 
-int crew__deque_push(crew__deque *d, void *item)
+CREW__COLD int crew__deque_push_slow(crew__deque *d, void *item)
 {
-    if (d == NULL || item == NULL)
-        return CREW_EINVAL;
-    /* P1: bottom is written only by this thread: relaxed reads our own
-     * latest value. */
+    /* P1 as in crew__deque_try_push; grow if still full (G1, G2). */
     int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
-    /* P1: acquire pairs with the thieves' seq_cst (hence release) CAS on top
-     * (S5): if we see top > i, the thief's read of slot i (S4) happens-before
-     * our reuse of that slot below, so it cannot read the new item.  A stale
-     * (smaller) t only makes the ring look fuller: we grow a bit early. */
     int64_t t = atomic_load_explicit(&d->top, memory_order_acquire);
-    /* Owner is the only writer of d->buf: relaxed reads our own store. */
     crew__deque_buf *a = atomic_load_explicit(&d->buf, memory_order_relaxed);
     if (b - t > a->mask) {
         a = deque_grow(d, a, t, b);
         if (a == NULL)
             return CREW_ENOMEM;
     }
-    /* P2: the item into slot b.  Relaxed: made visible by P3's release. */
+    /* P2 and P3 as in crew__deque_try_push. */
     atomic_store_explicit(&a->slots[b & a->mask], item, memory_order_relaxed);
-    /* P3: publish.  seq_cst: a release (orders P2 and any G2 before the new
-     * bottom; pairs with the seq_cst, hence acquire, loads of bottom in steal
-     * S2 and size_hint), and a member of S, so the caller's next seq_cst
-     * load (the pool's sleeper count) is ordered after it: the Dekker
-     * pattern of the parking protocol, see deque.h.  Do not weaken. */
     atomic_store_explicit(&d->bottom, b + 1, memory_order_seq_cst);
     return CREW_OK;
 }
 
+/* The code of push and pop is crew__deque_try_push and _pop_fast in
+ * deque.h (inlined into the scheduler's hot paths); their steps:
+ *
+ * push
+ *   P1: bottom is written only by this thread: a relaxed load reads our
+ *       own latest value.  top with acquire: pairs with the thieves'
+ *       seq_cst (hence release) CAS on top (S5): if we see top > i, the
+ *       thief's read of slot i (S4) happens-before our reuse of that slot,
+ *       so it cannot read the new item.  A stale (smaller) t only makes the
+ *       ring look fuller: we grow a bit early.  d->buf relaxed: the owner
+ *       is its only writer.  Full (b - t > mask): crew__deque_push_slow.
+ *   P2: the item into slot b.  Relaxed: made visible by P3's release.
+ *   P3: publish.  seq_cst: a release (orders P2 and any G2 before the new
+ *       bottom; pairs with the seq_cst, hence acquire, loads of bottom in
+ *       steal S2 and size_hint), and a member of S, so the caller's next
+ *       seq_cst load (the pool's sleeper count) is ordered after it: the
+ *       Dekker pattern of the parking protocol, see deque.h.  Do not
+ *       weaken.
+ *
+ * pop
+ *   Owner only: relaxed reads of our own latest bottom and ring.
+ *   O0: fast empty check.  top only increases, so a (possibly stale)
+ *       relaxed top >= bottom proves the deque is empty now; nothing is
+ *       ordered by it, and it saves O1's full barrier when the worker polls
+ *       an empty deque.  If this t is stale, the slow path decides.
+ *   O1: reserve slot b = bottom - 1.  seq_cst: together with O2 this is
+ *       the owner's half of the Dekker pattern with steal's S1/S2: in S,
+ *       either O1 comes before a thief's S2 (that thief sees the smaller
+ *       bottom) or the thief's S1 comes before O2 (we see its top, or a
+ *       later one).
+ *   O2: t = top, seq_cst, after O1 in S (sequenced after it).  Also an
+ *       acquire that pairs with the thieves' CAS (S5): their reads of the
+ *       slots they took (S4) happen-before our later pushes that reuse
+ *       those slots.
+ *   t > b: empty after all (thieves took everything; t == b + 1).  O4: put
+ *       bottom back to b + 1 == top.  This publishes no item: a thief that
+ *       reads it either read top == b + 1 too (empty) or holds an older t
+ *       that its CAS will find stale.  Release keeps the reasoning simple
+ *       (pairs with S2, like P3).
+ *   t < b: more than one item: no thief can reach index b; the slot is our
+ *       own earlier store (P2 or G1), read relaxed.
+ *   O3: the last item (t == b): race the thieves for it on top, exactly as
+ *       a thief would.  seq_cst CAS pairs with the thieves' CAS (S5); only
+ *       one of them moves top from t to t + 1.  Failure order relaxed: we
+ *       only learn that a thief won.
+ *   O4: top is now t + 1 either way: make the deque empty, bottom = top.
+ *       Release pairs with S2 (as above). */
+int crew__deque_push(crew__deque *d, void *item)
+{
+    if (d == NULL || item == NULL)
+        return CREW_EINVAL;
+    return crew__deque_push_fast(d, item);
+}
+
 void *crew__deque_pop(crew__deque *d)
 {
-    /* Owner only: relaxed reads of our own latest bottom and ring. */
-    int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
-    /* O0: fast empty check.  top only increases, so a (possibly stale)
-     * relaxed top >= bottom proves the deque is empty now; nothing is
-     * ordered by it, and it saves O1's full barrier when the worker polls an
-     * empty deque.  If this t is stale, the slow path below decides. */
-    if (atomic_load_explicit(&d->top, memory_order_relaxed) >= b)
-        return NULL;
-    b -= 1;
-    crew__deque_buf *a = atomic_load_explicit(&d->buf, memory_order_relaxed);
-    /* O1: reserve slot b.  seq_cst: together with O2 this is the owner's
-     * half of the Dekker pattern with steal's S1/S2: in S, either O1 comes
-     * before a thief's S2 (that thief sees the smaller bottom) or the thief's
-     * S1 comes before O2 (we see its top, or a later one). */
-    atomic_store_explicit(&d->bottom, b, memory_order_seq_cst);
-    /* O2: seq_cst, after O1 in S (sequenced after it).  Also an acquire
-     * that pairs with the thieves' CAS (S5): their reads of the slots they
-     * took (S4) happen-before our later pushes that reuse those slots. */
-    int64_t t = atomic_load_explicit(&d->top, memory_order_seq_cst);
-    if (t > b) {
-        /* Empty after all (thieves took everything; t == b + 1).  O4: put
-         * bottom back to b + 1 == top.  This publishes no item: a thief that
-         * reads it either read top == b + 1 too (empty) or holds an older t
-         * that its CAS will find stale.  Release keeps the reasoning simple
-         * (pairs with S2, like P3). */
-        atomic_store_explicit(&d->bottom, b + 1, memory_order_release);
-        return NULL;
-    }
-    /* Our own earlier store (P2 or G1): relaxed. */
-    void *item = atomic_load_explicit(&a->slots[b & a->mask], memory_order_relaxed);
-    if (t < b)
-        return item; /* more than one item: no thief can reach index b */
-    /* O3: the last item (t == b): race the thieves for it on top, exactly
-     * as a thief would.  seq_cst CAS pairs with the thieves' CAS (S5); only
-     * one of them moves top from t to t + 1.  Failure order relaxed: we only
-     * learn that a thief won. */
-    int64_t expected = t;
-    if (!atomic_compare_exchange_strong_explicit(&d->top, &expected, t + 1,
-                                                 memory_order_seq_cst, memory_order_relaxed))
-        item = NULL;
-    /* O4: top is now t + 1 either way: make the deque empty, bottom = top.
-     * Release pairs with S2 (as above). */
-    atomic_store_explicit(&d->bottom, b + 1, memory_order_release);
-    return item;
+    return crew__deque_pop_fast(d);
 }
 
 void *crew__deque_steal(crew__deque *d, int *lost_race)

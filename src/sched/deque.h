@@ -64,13 +64,26 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "base/compiler.h"
 #include "base/sys.h" /* CREW__CACHE_LINE */
 
 /* Largest log2_capacity crew__deque_init accepts (2^30 slots = 8 GiB). */
 #define CREW__DEQUE_MAX_LOG2 30
 
-/* A ring of 2^k _Atomic(void *) slots plus its mask; defined in deque.c. */
+/* A ring of 2^k slots.  Declared here so that push and pop can be inlined
+ * into the scheduler's hot paths (crew__deque_push_fast, _pop_fast). */
 typedef struct crew__deque_buf crew__deque_buf;
+struct crew__deque_buf {
+    /* Number of slots - 1 (slots are a power of two).  Written once before
+     * the ring is published (init, or grow's release store of d->buf) and
+     * immutable afterwards, so thieves may read it without atomics. */
+    int64_t mask;
+    /* Next outgrown ring on d->retired.  Owner only; thieves never read it. */
+    crew__deque_buf *next;
+    /* The items.  Written by the owner (push, grow's copy), read by the
+     * owner (pop) and thieves (steal); all accesses relaxed. */
+    _Atomic(void *) slots[];
+};
 
 typedef struct crew__deque {
     /* Index of the oldest item, the next one thieves take.  Only ever
@@ -109,6 +122,14 @@ int crew__deque_push(crew__deque *d, void *item);
  * is empty or a thief won the last item. */
 void *crew__deque_pop(crew__deque *d);
 
+/* crew__deque_push without the argument checks (d and item non-NULL),
+ * inlined into the scheduler's spawn path; the growth is out of line
+ * (crew__deque_push_slow), so the fast path needs no saved registers. */
+static inline int crew__deque_push_fast(crew__deque *d, void *item);
+
+/* crew__deque_pop inlined (the same function: deque.c's pop calls it). */
+static inline void *crew__deque_pop_fast(crew__deque *d);
+
 /* Any thread.  Takes the oldest item (FIFO).  Returns NULL with
  * *lost_race = 0 when the deque looked empty, or NULL with *lost_race = 1
  * when another thief or the owner took that item first (the deque may still
@@ -129,5 +150,63 @@ int64_t crew__deque_capacity(const crew__deque *d);
  * items than slots, every item in [top, bottom) non-NULL, the retired rings
  * smaller than the current one.  For assertions and stress programs. */
 bool crew__deque_valid(const crew__deque *d);
+
+/* ---- the inline fast paths (steps of DEQUE.md; the comments are in
+ * deque.c, whose crew__deque_push and crew__deque_pop are these) ---------- */
+
+/* Owner only: pushes item (non-NULL) if the ring has room; false (and
+ * nothing done) if it is full. */
+static inline bool crew__deque_try_push(crew__deque *d, void *item)
+{
+    /* P1 (relaxed bottom: ours; acquire top: pairs with the thieves' S5). */
+    int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
+    int64_t t = atomic_load_explicit(&d->top, memory_order_acquire);
+    crew__deque_buf *a = atomic_load_explicit(&d->buf, memory_order_relaxed);
+    if (CREW__UNLIKELY(b - t > a->mask))
+        return false;
+    /* P2, then P3: seq_cst publication (the Dekker pattern of deque.h). */
+    atomic_store_explicit(&a->slots[b & a->mask], item, memory_order_relaxed);
+    atomic_store_explicit(&d->bottom, b + 1, memory_order_seq_cst);
+    return true;
+}
+
+/* Push's slow path: grows the ring, then pushes (crew__deque_push's
+ * results). */
+int crew__deque_push_slow(crew__deque *d, void *item);
+
+static inline int crew__deque_push_fast(crew__deque *d, void *item)
+{
+    if (CREW__LIKELY(crew__deque_try_push(d, item)))
+        return 0;
+    return crew__deque_push_slow(d, item);
+}
+
+static inline void *crew__deque_pop_fast(crew__deque *d)
+{
+    int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
+    /* O0: a (possibly stale) top >= bottom proves the deque empty. */
+    if (atomic_load_explicit(&d->top, memory_order_relaxed) >= b)
+        return NULL;
+    b -= 1;
+    crew__deque_buf *a = atomic_load_explicit(&d->buf, memory_order_relaxed);
+    /* O1, O2: seq_cst store then seq_cst load (against steal's S1/S2). */
+    atomic_store_explicit(&d->bottom, b, memory_order_seq_cst);
+    int64_t t = atomic_load_explicit(&d->top, memory_order_seq_cst);
+    if (CREW__UNLIKELY(t > b)) {
+        /* O4 when empty after all: bottom back to b + 1 == top. */
+        atomic_store_explicit(&d->bottom, b + 1, memory_order_release);
+        return NULL;
+    }
+    void *item = atomic_load_explicit(&a->slots[b & a->mask], memory_order_relaxed);
+    if (CREW__LIKELY(t < b))
+        return item; /* more than one item: no thief can reach index b */
+    /* O3: the last item: race the thieves for it on top; O4 either way. */
+    int64_t expected = t;
+    if (!atomic_compare_exchange_strong_explicit(&d->top, &expected, t + 1,
+                                                 memory_order_seq_cst, memory_order_relaxed))
+        item = NULL;
+    atomic_store_explicit(&d->bottom, b + 1, memory_order_release);
+    return item;
+}
 
 #endif

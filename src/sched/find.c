@@ -223,6 +223,11 @@ static crew__task *take_submitted(crew__worker *w, const fillers *busy)
 
 crew__task *crew__find_work(crew__worker *w, const crew__accept *acc)
 {
+    return crew__find_work_after(w, acc, crew__deque_pop_fast(&w->dq));
+}
+
+crew__task *crew__find_work_after(crew__worker *w, const crew__accept *acc, crew__task *t)
+{
     CREW__ASSERT(w == crew__self); /* pops w's deque and fills w's batch: owner only */
     crew_pool *p = w->pool;
     crew__accept region;
@@ -231,7 +236,6 @@ crew__task *crew__find_work(crew__worker *w, const crew__accept *acc)
         region.ctx = (const void *)crew__iso;
         acc = &region;
     }
-    crew__task *t = crew__deque_pop(&w->dq);
     if (acc) {
         /* Isolated wait: run only tasks the waiter accepts (its region's,
          * or its group's).  They sit on our own deque, but unrelated work

@@ -27,17 +27,12 @@ CREW__TLS crew_pool *crew__outside_pool;
 
 /* ---- fork() --------------------------------------------------------------- */
 
-/* Incremented in the child after every fork(); a pool remembers the value at
- * creation and refuses work when it differs (its threads do not exist in
- * the child).  Relaxed: a fork is a barrier for the child. */
-static struct {
-    /* A line of its own: read on every submit (crew__pool_forked), it must
-     * not share a line with a global the program writes often (the linker
-     * placed it beside the W1 benchmark's task counter: 25 -> 20 ns per
-     * task once apart). */
-    _Alignas(CREW__CACHE_LINE) _Atomic uint64_t n;
-} fork_gen_line;
-#define fork_generation (fork_gen_line.n)
+/* crew__fork_gen (pool.h): a line of its own.  Read on every submit and
+ * group init (crew__pool_forked), it must not share a line with a global
+ * the program writes often (the linker placed it beside the W1
+ * benchmark's task counter: 25 -> 20 ns per task once apart). */
+crew__fork_gen_line crew__fork_gen;
+#define fork_generation (crew__fork_gen.n)
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 static void atfork_child(void)
@@ -48,11 +43,6 @@ static void atfork_child(void)
 static void atfork_register(void)
 {
     (void)pthread_atfork(NULL, NULL, atfork_child);
-}
-
-bool crew__pool_forked(const crew_pool *p)
-{
-    return p->fork_gen != atomic_load_explicit(&fork_generation, memory_order_relaxed);
 }
 
 /* ---- options, create ------------------------------------------------------ */

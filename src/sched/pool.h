@@ -90,6 +90,11 @@ typedef struct crew__worker {
     _Atomic uint64_t n_started, n_completed, n_failed;
     crew_pool *pool;              /* I */
     unsigned index;               /* I */
+    /* O: the blocks of the jobs this worker ran last, at most
+     * CREW__WORKER_BLOCKS, linked through their first word, for the jobs
+     * it spawns next (sched.h, crew__worker_block_take). */
+    void *blocks;
+    unsigned nblocks;
     uint64_t rng;                 /* O: victim selection */
     unsigned ring_next;           /* O: the ring to look at first */
     uint64_t ring_tail;           /* O: that ring's tail as last seen */
@@ -220,8 +225,20 @@ static inline crew__worker *crew__worker_at(const crew_pool *p, unsigned i)
 
 /* ---- between the scheduler's files -------------------------------------- */
 
-/* True if p was created before a fork() in this (child) process. */
-bool crew__pool_forked(const crew_pool *p);
+/* Incremented in the child after every fork() (pool.c); a pool remembers
+ * the value at creation and refuses work when it differs (its threads do
+ * not exist in the child).  Relaxed: a fork is a barrier for the child. */
+typedef struct crew__fork_gen_line {
+    _Alignas(CREW__CACHE_LINE) _Atomic uint64_t n;
+} crew__fork_gen_line;
+extern crew__fork_gen_line crew__fork_gen;
+
+/* True if p was created before a fork() in this (child) process.  Inline:
+ * on every submit and group init. */
+static inline bool crew__pool_forked(const crew_pool *p)
+{
+    return p->fork_gen != atomic_load_explicit(&crew__fork_gen.n, memory_order_relaxed);
+}
 
 /* CREW_EBROKEN, CREW_ESHUTDOWN or 0 from p's flags (acquire). */
 static inline int crew__pool_state_error(crew_pool *p)
@@ -288,6 +305,35 @@ static inline void crew__pool_notify_light(crew_pool *p)
                          p->max_workers))
         return;
     crew__fence_full();
+    crew__pool_notify(p);
+}
+
+/* crew__pool_notify after a seq_cst publication (a push on the worker's
+ * own deque, whose bottom store is seq_cst): the same decision with the
+ * common case first.  One seq_cst load of counts, after the publication in
+ * the total order S: if no worker is parked and the pool has all the
+ * workers it may have (crew__pool_full_awake), crew__pool_notify would do
+ * nothing either (it wakes only a parked worker and starts one only when
+ * fewer are available), so stop here; otherwise take its path, which loads
+ * both words again.  The
+ * argument that no wake-up is lost is crew__pool_notify's own (README.md,
+ * "Parking and waking"): a worker that parks after this load counts itself
+ * SLEEP before its last look (seq_cst RMW, heavy fence), so either this
+ * load sees it or its look sees the task; the spinning count, which this
+ * path does not read, only ever lets notify stop earlier. */
+static inline bool crew__pool_full_awake(const crew_pool *p, uint64_t c)
+{
+    /* Nobody parked or blocked (every field above ALIVE is 0), and all the
+     * workers it may have alive.  Stricter than "no SLEEP and ALIVE - BLOCK
+     * >= max_workers" while a worker is blocked: notify then decides. */
+    return (c >> 16) == 0 && (unsigned)c >= p->max_workers;
+}
+
+static inline void crew__pool_notify_pushed(crew_pool *p)
+{
+    uint64_t c = atomic_load_explicit(&p->counts, memory_order_seq_cst);
+    if (CREW__LIKELY(crew__pool_full_awake(p, c)))
+        return;
     crew__pool_notify(p);
 }
 

@@ -32,6 +32,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/alloc.h"
 #include "base/compiler.h"
 #include "base/tls.h"
 #include "crew/pool.h"
@@ -97,6 +98,19 @@ static inline uintptr_t crew__iso_for(const crew_pool *p)
 int crew__sched_push_outside(crew_pool *p, crew__task *t);
 
 
+/* Queues task t, which crew_pool_get_stats does not count (a group job),
+ * on self's own deque, self being the calling worker, and runs the wake
+ * rule: 0 or CREW_ENOMEM (the deque could not grow; t was not queued).
+ * Inline: the fork-join spawn path. */
+static CREW__ALWAYS_INLINE int crew__sched_push_own(crew__worker *self, crew__task *t)
+{
+    CREW__ASSERT(self == crew__self);
+    if (CREW__UNLIKELY(crew__deque_push_fast(&self->dq, t) != 0))
+        return CREW_ENOMEM;
+    crew__pool_notify_pushed(self->pool);
+    return 0;
+}
+
 /* Queues task t for p (see above).  0, or on error (t was not queued):
  * CREW_ENOMEM (a deque could not grow), and from outside the pool
  * CREW_ESHUTDOWN, CREW_EBROKEN, CREW_EFORKED, CREW_ETHREAD, CREW_ENOMEM.  A
@@ -110,9 +124,9 @@ static inline int crew__sched_push(crew_pool *p, crew__task *t)
         return crew__sched_push_outside(p, t);
     /* Read before the push: once pushed, t may be stolen, run and freed. */
     bool counted = atomic_load_explicit(&t->word, memory_order_relaxed) & CREW__TASK_COUNTED;
-    if (CREW__UNLIKELY(crew__deque_push(&self->dq, t) != 0))
-        return CREW_ENOMEM;
-    crew__pool_notify(p);
+    int rc = crew__sched_push_own(self, t);
+    if (CREW__UNLIKELY(rc != 0))
+        return rc;
     if (counted)
         atomic_fetch_add_explicit(&p->submitted, 1, memory_order_relaxed); /* only counted */
     return 0;
@@ -126,6 +140,54 @@ static inline int crew__sched_push(crew_pool *p, crew__task *t)
  * errors of crew__sched_push, or CREW__NEEDS_BLOCK when it cannot (no
  * ring, or the ring is in overflow): then queue a record instead. */
 int crew__sched_push_inline(crew_pool *p, crew_task_fn fn, void *arg);
+
+/* ---- a worker's own blocks -------------------------------------------------
+ * A fork-join worker frees a job's block as it runs the job and allocates
+ * one for each job it spawns.  The blocks it frees with
+ * crew__worker_block_give wait in a short list in its crew__worker (at most
+ * CREW__WORKER_BLOCKS: beyond that they go to the block allocator, so that
+ * a worker that only runs jobs others spawned hands them back), and
+ * crew__worker_block_take gives the last one back first: a few
+ * instructions each way with no thread-local lookup (the caller has its
+ * worker at hand), and the block comes back while its line is still in
+ * this core's cache.  The worker empties the list into the allocator
+ * before it exits (worker.c).  In builds whose blocks are malloc'd
+ * (CREW_BLOCKS_MALLOC, for ASan) the list stays empty, so that every
+ * block is freed and ASan sees any later use. */
+#define CREW__WORKER_BLOCKS 32
+
+/* A block from w's list, or NULL (then crew__block_alloc).  Owner only. */
+static inline void *crew__worker_block_take(crew__worker *w)
+{
+#if defined(CREW_BLOCKS_MALLOC)
+    (void)w;
+    return NULL;
+#else
+    void **b = (void **)w->blocks;
+    if (CREW__LIKELY(b != NULL)) {
+        w->blocks = *b;
+        w->nblocks--;
+    }
+    return b;
+#endif
+}
+
+/* Frees block b (non-NULL) into w's list, or to the allocator if the list
+ * is full.  Owner only. */
+static inline void crew__worker_block_give(crew__worker *w, void *b)
+{
+#if !defined(CREW_BLOCKS_MALLOC)
+    if (CREW__LIKELY(w->nblocks < CREW__WORKER_BLOCKS)) {
+        *(void **)b = w->blocks;
+        w->blocks = b;
+        w->nblocks++;
+        return;
+    }
+#else
+    (void)w;
+#endif
+    crew__block_free(b);
+}
 
 /* ---- counting --------------------------------------------------------------- */
 
@@ -176,6 +238,11 @@ typedef struct crew__accept {
  * only from w's own deque (an isolated wait); the ones on top that it does
  * not accept move to the injection queue. */
 crew__task *crew__find_work(crew__worker *w, const crew__accept *acc);
+
+/* crew__find_work for a caller that has already popped t (or NULL) off
+ * w's own deque (crew__deque_pop_fast) and did not run it: the rest of
+ * the search from there, as if crew__find_work had popped t itself. */
+crew__task *crew__find_work_after(crew__worker *w, const crew__accept *acc, crew__task *t);
 
 /* Runs t, which worker w took off the queues (or drops it, if the pool
  * broke or shut down with cancel). */

@@ -3,6 +3,7 @@
  * isolation regions (crew_isolate).
  */
 #include "base/assert.h"
+#include "base/backoff.h"
 #include "base/clock.h"
 #include "base/fence.h"
 #include "base/platform.h"
@@ -10,6 +11,7 @@
 #include "sched/sched.h"
 
 #define WAIT_SPIN_NS 20000 /* spin of a waiter outside the pool */
+#define HELP_SPIN_NS 20000 /* how long a helping wait looks for work before it blocks */
 
 void crew__withdraw_wait(crew__worker *self)
 {
@@ -84,32 +86,68 @@ static int wait_word_in(_Atomic uint32_t *word, uint32_t value, int64_t deadline
      * a blocked worker does, so a replacement runs the queued work. */
     bool help = may_help && deadline_ns == CREW__FOREVER;
     if (help) {
-        crew__task *t = crew__find_work(w, acc);
-        if (t) {
-            /* While we run another task we wait for nobody: a waiter that
-             * followed our record would see a cycle that is not there.
-             * Return afterwards so the caller re-publishes and re-checks. */
-            crew__withdraw_wait(w);
-            crew__run_task(w, t);
-            return 0;
+        /* Look for work a while before blocking, as an idle worker spins
+         * before it parks.  The awaited task usually runs on another
+         * worker (a fork-join job it stole): it will push work we can
+         * steal, or finish, within microseconds, and blocking here would
+         * count us unavailable, which starts a replacement thread (a stack
+         * and a malloc arena of its own, and its start-up) that the pool
+         * retires again at once. */
+        int64_t until = 0;
+        for (unsigned i = 0;; i++) {
+            crew__task *t = crew__find_work(w, acc);
+            if (t) {
+                /* While we run another task we wait for nobody: a waiter
+                 * that followed our record would see a cycle that is not
+                 * there.  Return afterwards so the caller re-publishes and
+                 * re-checks. */
+                crew__withdraw_wait(w);
+                crew__run_task(w, t);
+                return 0;
+            }
+            if (atomic_load_explicit(word, memory_order_acquire) != value)
+                return 0;
+            /* Bounded in time, not rounds (a round's look costs more in a
+             * bigger pool, a yield more on a busy machine); as idle's spin
+             * (worker.c): bursts of relaxes, a yield every 32nd round. */
+            if ((i & 7) == 0) {
+                int64_t now = crew_now_ns();
+                if (!until)
+                    until = now + HELP_SPIN_NS;
+                else if (now >= until)
+                    break;
+            }
+            crew__backoff_spins(i & 31, 31, 32);
         }
     } else if (crew_now_ns() >= deadline_ns) {
         return CREW_ETIMEDOUT;
     }
-    /* Nothing to help with: block, and stop counting as available so that
-     * queued work gets a replacement worker. */
-    atomic_fetch_add_explicit(&p->counts, CREW__C_BLOCK, memory_order_seq_cst);
-    crew__fence_heavy();
-    if (crew__work_visible(p))
-        crew__pool_notify(p);
-    int64_t until = deadline_ns;
-    if (help)
-        until = crew__deadline_after(RECHECK_NS); /* see RECHECK_NS */
-    int rc = crew__futex_wait(word, value, until);
-    crew__counts_sub(p, CREW__C_BLOCK);
-    if (rc == CREW_ETIMEDOUT && until != deadline_ns)
-        rc = 0; /* our own recheck, not the caller's deadline */
-    return rc;
+    for (;;) {
+        /* Nothing to help with: block, and stop counting as available so
+         * that queued work gets a replacement worker. */
+        atomic_fetch_add_explicit(&p->counts, CREW__C_BLOCK, memory_order_seq_cst);
+        crew__fence_heavy();
+        if (crew__work_visible(p))
+            crew__pool_notify(p);
+        int64_t until = deadline_ns;
+        if (help)
+            until = crew__deadline_after(RECHECK_NS); /* see RECHECK_NS */
+        int rc = crew__futex_wait(word, value, until);
+        crew__counts_sub(p, CREW__C_BLOCK);
+        if (rc != CREW_ETIMEDOUT || until == deadline_ns)
+            return rc;
+        /* Our own recheck, not the caller's deadline: one look for work
+         * (no spin: the work a spin is for would have woken or started
+         * someone), then block again. */
+        if (atomic_load_explicit(word, memory_order_acquire) != value)
+            return 0;
+        crew__task *t = crew__find_work(w, acc);
+        if (t) {
+            crew__withdraw_wait(w);
+            crew__run_task(w, t);
+            return 0;
+        }
+    }
 }
 
 int crew__wait_word(_Atomic uint32_t *word, uint32_t value, int64_t deadline_ns)

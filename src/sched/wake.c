@@ -28,6 +28,13 @@
 #include "sched/sched.h"
 
 #define BATCH_START 4 /* a worker's first batch from a ring (find.c) */
+/* A worker's deque starts with 256 slots (2 KiB, allocated by the thread
+ * that starts the worker, touched only as far as it is used).  A fork-join
+ * tree keeps the unvisited siblings of its whole path on the deque (W9's
+ * geometric tree: more than 64 at times); a growth is a malloc on the
+ * worker's own thread, whose first one creates a malloc arena for it, so
+ * starting big enough keeps that out of the run. */
+#define DEQUE_LOG2 8
 
 /* Wakes one parked worker.  Returns false if none was parked. */
 bool crew__wake_one(crew_pool *p)
@@ -63,7 +70,7 @@ static crew__worker *new_slot(crew_pool *p, unsigned i)
     if (!w)
         return NULL;
     memset(w, 0, sizeof *w);
-    if (crew__deque_init(&w->dq, 6) != 0) {
+    if (crew__deque_init(&w->dq, DEQUE_LOG2) != 0) {
         crew__free(w);
         return NULL;
     }

@@ -374,6 +374,10 @@ void *crew__worker_main(void *arg)
     }
     if (why == IDLE_EXIT)
         crew__counts_sub(p, CREW__C_ALIVE);
+    /* Our own blocks (sched.h), then the allocator's cache of this thread. */
+    void *b;
+    while ((b = crew__worker_block_take(w)) != NULL)
+        crew__block_free(b);
     crew__block_flush();
     crew__self = NULL;
     /* After this the slot may be reaped (joined) by a starter or by
