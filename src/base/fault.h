@@ -65,12 +65,15 @@ void crew__fault_fail_delay(unsigned us);
  *   CREW__PAUSE_SURPLUS a worker still counted as spinning that found the
  *                       pool over its limit, before it stops counting and
  *                       leaves: a submit meanwhile relies on it
- *                       (fault_surplus_spinner) */
+ *                       (fault_surplus_spinner)
+ *   CREW__PAUSE_SPIN    each round of an idle worker's spin, before it
+ *                       looks: stretches the spin phase (fault_surplus_spin) */
 enum {
     CREW__PAUSE_RETIRE,
     CREW__PAUSE_START,
     CREW__PAUSE_FIRST_LOOK,
     CREW__PAUSE_SURPLUS,
+    CREW__PAUSE_SPIN,
     CREW__PAUSE_POINTS
 };
 void crew__fault_pause_set(unsigned point, unsigned us);

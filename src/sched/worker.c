@@ -227,6 +227,7 @@ static int idle(crew__worker *w, crew__task **found, bool holding_spin)
         spinners = atomic_fetch_add_explicit(&p->spinning, 1, memory_order_seq_cst);
     if (spinners < p->spin_limit) {
         for (int i = 0; i < SPIN_ROUNDS; i++) {
+            CREW__FAULT_PAUSE(CREW__PAUSE_SPIN);
             /* A blocked worker came back while we spin: leave before we take
              * a task to run beside it (a relaxed look, as between tasks). */
             if (CREW__UNLIKELY(over_limit(p)) && retire_surplus(p)) {
