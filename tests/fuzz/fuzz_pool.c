@@ -1308,12 +1308,25 @@ static void op_stats(void)
     FZ_CHECK(s.completed + s.failed + s.cancelled <= accepted);
 }
 
+/* True if a done callback that submits to the current pool (CB_SUBMIT)
+ * was added.  A side thread's cancel runs its future's callbacks in that
+ * thread, which shutdown(wait) and destroy do not wait for (as in Python:
+ * Future.cancel runs them in the caller); such a callback would then submit
+ * to a destroyed pool, the caller's error and not a finding. */
+static bool submit_callbacks(void)
+{
+    for (int i = 0; i < W.ncbs; i++)
+        if (W.cbs[i].flavor == CB_SUBMIT && W.cbs[i].pool == W.pool)
+            return true;
+    return false;
+}
+
 /* Ends the current pool: every gate open, groups waited, shutdown with
  * wait, statistics checked, destroy, then every task of the pool checked. */
 static void end_generation(fz_in *in)
 {
     unsigned b = fz_byte(in);
-    bool cancel = b & 1, release_first = b & 2, side_late = b & 4;
+    bool cancel = b & 1, release_first = b & 2, side_late = (b & 4) && !submit_callbacks();
     int gen = W.gen;
     open_all_gates();
     wait_all_groups();
