@@ -9,6 +9,7 @@
  *             after 10 s so a bug cannot hang ctest
  *   blocker   a task that says it started, then waits for its release
  *   nap_ms, nap_us, POLL, POLL_NS   sleeping and polling with a deadline
+ *   blocker, hold_after_wait   tasks that hold a worker (until released; after a wait)
  *   make_pool, make_pool_idle, stats_of, release_all
  *   small tasks: task_noop, task_value, task_count, task_square, job_count
  *   meet      tasks that wait until enough of them run at once
@@ -140,6 +141,31 @@ static inline int task_block(void *arg, void **result)
     gate_open(&b->started);
     gate_pass(&b->release);
     return 0;
+}
+
+/* ---- hold_after_wait: a task that waits for a future, then stays busy -- */
+
+/* task_hold waits for wait_for -- timed: a worker blocked in a timed wait
+ * runs nothing meanwhile; untimed: a helping wait, which looks for work
+ * every 10 ms while blocked -- then sets back and stays busy, without a
+ * crew wait, until hold opens.  Zero-initialised apart from wait_for and
+ * timed. */
+typedef struct hold_after_wait {
+    crew_future *wait_for;
+    bool timed;
+    atomic_int back;
+    latch hold;
+} hold_after_wait;
+
+static inline int task_hold(void *arg, void **result)
+{
+    hold_after_wait *h = arg;
+    (void)result;
+    int rc = h->timed ? crew_future_wait_timed(h->wait_for, 10000 * MS)
+                      : crew_future_wait(h->wait_for);
+    atomic_store(&h->back, 1);
+    latch_pass(&h->hold);
+    return rc;
 }
 
 /* ---- pools ------------------------------------------------------------- */

@@ -22,15 +22,8 @@
 #include "check.h"
 #include "support.h"
 
-static gate b_gate = GATE_INIT;
-
-static int task_gated(void *arg, void **result)
-{
-    (void)arg;
-    (void)result;
-    gate_pass(&b_gate);
-    return 0;
-}
+/* Pool B's task, held until the test lets it go (bh.release). */
+static blocker bh;
 
 /* The thread that ran a2.  A blocked worker
  * looks for work every 10 ms (BLOCKED_RECHECK_NS), counted available
@@ -60,28 +53,28 @@ static int task_wait_other(void *arg, void **result)
     return crew_future_wait((crew_future *)arg);
 }
 
-static latch a_hold;
-static atomic_int a_back;
+/* a1: waits for pool B's future (blocked: nothing to help with), then
+ * stays busy without a crew wait until a1.hold opens (support.h). */
+static hold_after_wait a1;
 
-/* Waits for another pool's future (blocked: nothing to help with), then
- * stays busy without a crew wait until a_hold opens. */
-static int task_wait_then_hold(void *arg, void **result)
+/* A fresh a1, waiting for fb (timed or not). */
+static void reset_a1(crew_future *fb, bool timed)
 {
-    (void)result;
-    int rc = crew_future_wait((crew_future *)arg);
-    atomic_store(&a_back, 1);
-    latch_pass(&a_hold);
-    return rc;
+    a1.wait_for = fb;
+    a1.timed = timed;
+    atomic_store(&a1.back, 0);
+    atomic_store(&a1.hold.open, 0);
 }
 
 static void surplus_woken(void)
 {
-    b_gate = (gate)GATE_INIT;
     crew_pool *a = make_pool(1);
     crew_pool *b = make_pool(1);
     crew_future *fb, *fa1, *fa2, *fa3;
-    CHECK_OK(crew_pool_submit(b, task_gated, NULL, &fb));
-    CHECK_OK(crew_pool_submit(a, task_wait_then_hold, fb, &fa1));
+    bh = (blocker)BLOCKER_INIT;
+    CHECK_OK(crew_pool_submit(b, task_block, &bh, &fb));
+    reset_a1(fb, false);
+    CHECK_OK(crew_pool_submit(a, task_hold, &a1, &fa1));
     POLL(crew_future_running(fa1));
     /* Let a1's wait find nothing to help with and block: a2 submitted
      * before that is one a1's helping wait may run itself (no replacement).
@@ -91,15 +84,15 @@ static void surplus_woken(void)
     CHECK_OK(crew_future_result_timed(fa2, NULL, NULL, 10 * 1000 * MS));
     check_after_a2(a);
     nap_ms(20); /* the replacement parks */
-    gate_open(&b_gate);
-    POLL(atomic_load(&a_back));
+    gate_open(&bh.release);
+    POLL(atomic_load(&a1.back));
     atomic_int count = 0;
     CHECK_OK(crew_pool_submit(a, task_count, &count, &fa3));
     nap_ms(50);
     /* a1's worker is busy: a one-worker pool runs nothing else. */
     CHECK_EQ(atomic_load(&count), 0);
     CHECK(!crew_future_done(fa3));
-    latch_open(&a_hold);
+    latch_open(&a1.hold);
     CHECK_OK(crew_future_result(fa3, NULL, NULL));
     CHECK_EQ(atomic_load(&count), 1);
     CHECK_OK(crew_future_result(fa1, NULL, NULL));
@@ -113,18 +106,6 @@ static void surplus_woken(void)
     CHECK_OK(crew_pool_destroy(b));
 }
 
-/* As task_wait_then_hold, with a timed wait: a worker blocked in one runs
- * nothing meanwhile (no helping, no look every 10 ms), so the queued tasks
- * are left to the replacement. */
-static int task_wait_timed_then_hold(void *arg, void **result)
-{
-    (void)result;
-    int rc = crew_future_wait_timed((crew_future *)arg, 10000 * MS);
-    atomic_store(&a_back, 1);
-    latch_pass(&a_hold);
-    return rc;
-}
-
 /* Tasks that count how many of them, and of a1, run at once, and how many
  * started while a1 was back and running (a1_running). */
 static atomic_int x_active, x_max, x_ran, x_beside, a1_running;
@@ -135,7 +116,7 @@ static int task_x(void *arg, void **result)
     (void)result;
     if (atomic_load(&a1_running))
         atomic_fetch_add(&x_beside, 1);
-    int now = atomic_fetch_add(&x_active, 1) + 1 + atomic_load(&a_back);
+    int now = atomic_fetch_add(&x_active, 1) + 1 + atomic_load(&a1.back);
     int m = atomic_load(&x_max);
     while (now > m && !atomic_compare_exchange_weak(&x_max, &m, now))
         ;
@@ -149,16 +130,15 @@ static int task_x(void *arg, void **result)
 static void surplus_with_batch(void)
 {
     enum { NX = 10 };
-    b_gate = (gate)GATE_INIT;
     x1_gate = (gate)GATE_INIT;
     x2_gate = (gate)GATE_INIT;
-    atomic_store(&a_back, 0);
-    atomic_store(&a_hold.open, 0);
     crew_pool *a = make_pool(1);
     crew_pool *b = make_pool(1);
     crew_future *fb, *fa1, *fx[NX];
-    CHECK_OK(crew_pool_submit(b, task_gated, NULL, &fb));
-    CHECK_OK(crew_pool_submit(a, task_wait_timed_then_hold, fb, &fa1));
+    bh = (blocker)BLOCKER_INIT;
+    CHECK_OK(crew_pool_submit(b, task_block, &bh, &fb));
+    reset_a1(fb, true);
+    CHECK_OK(crew_pool_submit(a, task_hold, &a1, &fa1));
     POLL(crew_future_running(fa1));
     nap_ms(20); /* a1 blocks (at once: a timed wait) */
     /* x0 on the replacement (held), x1..x9 queued behind it: once x0 is
@@ -172,8 +152,8 @@ static void surplus_with_batch(void)
     POLL(crew_future_running(fx[1]));
     CHECK(crew_future_running(fx[1]));
     /* a1 comes back and stays busy; then x1 ends. */
-    gate_open(&b_gate);
-    POLL(atomic_load(&a_back));
+    gate_open(&bh.release);
+    POLL(atomic_load(&a1.back));
     atomic_store(&a1_running, 1);
     gate_open(&x2_gate);
     CHECK_OK(crew_future_wait_timed(fx[1], 10000 * MS));
@@ -181,7 +161,7 @@ static void surplus_with_batch(void)
     /* A one-worker pool with a1 running: none of x2..x9 started meanwhile. */
     CHECK_EQ(atomic_load(&x_beside), 0);
     atomic_store(&a1_running, 0);
-    latch_open(&a_hold);
+    latch_open(&a1.hold);
     CHECK_OK(crew_future_result(fa1, NULL, NULL));
     for (int i = 0; i < NX; i++)
         CHECK_OK(crew_future_result_timed(fx[i], NULL, NULL, 10000 * MS));
@@ -202,11 +182,11 @@ int main(void)
 {
     surplus_woken();
     surplus_with_batch();
-    b_gate = (gate)GATE_INIT;
     crew_pool *a = make_pool(1);
     crew_pool *b = make_pool(1);
     crew_future *fb, *fa1, *fa2;
-    CHECK_OK(crew_pool_submit(b, task_gated, NULL, &fb));
+    bh = (blocker)BLOCKER_INIT;
+    CHECK_OK(crew_pool_submit(b, task_block, &bh, &fb));
     CHECK_OK(crew_pool_submit(a, task_wait_other, fb, &fa1));
     POLL(crew_future_running(fa1));
     /* Let a1's wait find nothing to help with and block: a2 submitted
@@ -223,7 +203,7 @@ int main(void)
     CHECK(!crew_future_done(fa1));
     check_after_a2(a);
 
-    gate_open(&b_gate);
+    gate_open(&bh.release);
     CHECK_OK(crew_future_result(fa1, NULL, NULL));
     /* Two workers for a limit of one: the surplus retires at once when idle,
      * and the count stays right (one left, not zero). */

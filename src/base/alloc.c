@@ -85,7 +85,8 @@ static void *regions;
  *   cache   groups to allocate from (the rest of one batch)
  *   spill   groups of blocks this thread freed (spill_len blocks, spill_last
  *           the chain's last header); allocated from, last freed first,
- *           when the cache runs dry; returned to the depot as one batch once CREW__RETURN_BATCH long
+ *           when the cache runs dry; returned to the depot as one batch
+ *           once CREW__RETURN_BATCH long
  * Blocks in [bump, bump_end) have never been used. */
 static CREW__TLS struct free_block *cache;
 static CREW__TLS struct free_block *spill;

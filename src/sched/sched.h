@@ -71,9 +71,9 @@ extern CREW__TLS crew_pool *crew__outside_pool;
  * A thread with a submission ring of p announces the run on its ring (a
  * store on a line it owns, checked by shutdown after a heavy fence, as a
  * push is); if t is its last push and still the ring's only entry, it
- * also takes t back (crew__sched_retract): CREW__OUT_OWNED, and the caller
- * holds the reference the queue held.  Any other thread counts itself in
- * the pool (two read-modify-writes on a shared line). */
+ * also takes t back with a taker's CAS on the ring's head: CREW__OUT_OWNED,
+ * and the caller holds the reference the queue held.  Any other thread
+ * counts itself in the pool (two read-modify-writes on a shared line). */
 int crew__outside_begin(crew_pool *p, crew__task *t);
 #define CREW__OUT_COUNTED 1 /* counted in the pool */
 #define CREW__OUT_RING 2    /* announced on the caller's ring */
@@ -96,7 +96,6 @@ static inline uintptr_t crew__iso_for(const crew_pool *p)
 
 /* crew__sched_push from a thread that is not a worker of p. */
 int crew__sched_push_outside(crew_pool *p, crew__task *t);
-
 
 /* Queues task t, which crew_pool_get_stats does not count (a group job),
  * on self's own deque, self being the calling worker, and runs the wake

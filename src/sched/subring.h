@@ -30,7 +30,8 @@
  *                           and an owner that drops it to 0 after the
  *                           SHUTDOWN flag wakes it
  *   retract                 the owner takes its last push back with a
- *                           taker's CAS on head (crew__sched_retract)
+ *                           taker's CAS on head (crew__outside_begin,
+ *                           submit.c)
  *   take, nonempty          any thread, any time (take: CAS on head)
  *   ovq                     pushed by the owner; taken like any injection
  *                           queue (inject.h)

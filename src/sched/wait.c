@@ -47,6 +47,21 @@ int64_t crew__blocked_recheck_ns = BLOCKED_RECHECK_NS; /* fault.h may lengthen i
 #define RECHECK_NS BLOCKED_RECHECK_NS
 #endif
 
+/* One look for work by worker w waiting in a helping wait: runs what it
+ * finds and returns true, or false if nothing (acc: tasks it may take).
+ * While it runs another task it waits for nobody: a waiter that followed
+ * its record would see a cycle that is not there; the caller returns after
+ * a run, so its caller re-publishes and re-checks. */
+static bool help_once(crew__worker *w, const crew__accept *acc)
+{
+    crew__task *t = crew__find_work(w, acc);
+    if (!t)
+        return false;
+    crew__withdraw_wait(w);
+    crew__run_task(w, t);
+    return true;
+}
+
 static int wait_word_in(_Atomic uint32_t *word, uint32_t value, int64_t deadline_ns,
                         const crew__accept *acc, bool may_help)
 {
@@ -95,16 +110,8 @@ static int wait_word_in(_Atomic uint32_t *word, uint32_t value, int64_t deadline
          * retires again at once. */
         int64_t until = 0;
         for (unsigned i = 0;; i++) {
-            crew__task *t = crew__find_work(w, acc);
-            if (t) {
-                /* While we run another task we wait for nobody: a waiter
-                 * that followed our record would see a cycle that is not
-                 * there.  Return afterwards so the caller re-publishes and
-                 * re-checks. */
-                crew__withdraw_wait(w);
-                crew__run_task(w, t);
+            if (help_once(w, acc))
                 return 0;
-            }
             if (atomic_load_explicit(word, memory_order_acquire) != value)
                 return 0;
             /* Bounded in time, not rounds (a round's look costs more in a
@@ -139,14 +146,8 @@ static int wait_word_in(_Atomic uint32_t *word, uint32_t value, int64_t deadline
         /* Our own recheck, not the caller's deadline: one look for work
          * (no spin: the work a spin is for would have woken or started
          * someone), then block again. */
-        if (atomic_load_explicit(word, memory_order_acquire) != value)
+        if (atomic_load_explicit(word, memory_order_acquire) != value || help_once(w, acc))
             return 0;
-        crew__task *t = crew__find_work(w, acc);
-        if (t) {
-            crew__withdraw_wait(w);
-            crew__run_task(w, t);
-            return 0;
-        }
     }
 }
 

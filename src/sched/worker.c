@@ -183,6 +183,15 @@ static void pass_on(crew_pool *p)
         crew__pool_notify(p);
 }
 
+/* A worker counted as spinning that retired as surplus: it stops counting,
+ * and since a submit may have relied on it (woken nobody), passes the wake
+ * on. */
+static void leave_spinning(crew_pool *p)
+{
+    crew__spinning_dec(p);
+    pass_on(p);
+}
+
 /* Called when w found no work.  Spins, parks, or decides to exit. */
 static int idle(crew__worker *w, crew__task **found, bool holding_spin)
 {
@@ -211,8 +220,7 @@ static int idle(crew__worker *w, crew__task **found, bool holding_spin)
     if (retire_surplus(p)) {
         if (holding_spin) {
             CREW__FAULT_PAUSE(CREW__PAUSE_SURPLUS);
-            crew__spinning_dec(p);
-            pass_on(p);
+            leave_spinning(p);
         }
         return IDLE_RETIRED;
     }
@@ -231,8 +239,7 @@ static int idle(crew__worker *w, crew__task **found, bool holding_spin)
             /* A blocked worker came back while we spin: leave before we take
              * a task to run beside it (a relaxed look, as between tasks). */
             if (CREW__UNLIKELY(over_limit(p)) && retire_surplus(p)) {
-                crew__spinning_dec(p);
-                pass_on(p);
+                leave_spinning(p);
                 return IDLE_RETIRED;
             }
             crew__task *t = crew__find_work(w, NULL);

@@ -11,48 +11,29 @@
 #include "base/fault.h"
 #include "support.h"
 
-static gate b_gate = GATE_INIT;
-static latch a_hold;
-static atomic_int a_back;
-
-static int task_gated(void *arg, void **result)
-{
-    (void)arg;
-    (void)result;
-    gate_pass(&b_gate);
-    return 0;
-}
-
-static int task_a1(void *arg, void **result)
-{
-    (void)result;
-    int rc = crew_future_wait_timed((crew_future *)arg, 10000 * MS);
-    atomic_store(&a_back, 1);
-    latch_pass(&a_hold);
-    return rc;
-}
-
 int main(void)
 {
     crew_pool *a = make_pool(1);
     crew_pool *b = make_pool(1);
     crew_future *fb, *fa1, *fa2, *fa3;
-    CHECK_OK(crew_pool_submit(b, task_gated, NULL, &fb));
-    CHECK_OK(crew_pool_submit(a, task_a1, fb, &fa1));
+    blocker bh = BLOCKER_INIT; /* pool b's task, until released */
+    CHECK_OK(crew_pool_submit(b, task_block, &bh, &fb));
+    hold_after_wait a1 = {.wait_for = fb, .timed = true}; /* a1: blocks, then holds */
+    CHECK_OK(crew_pool_submit(a, task_hold, &a1, &fa1));
     POLL(crew_future_running(fa1));
     nap_ms(20); /* a1 blocks at once: a timed wait */
     crew__fault_pause_set(CREW__PAUSE_SPIN, 1000);
     CHECK_OK(crew_pool_submit(a, task_value, (void *)42, &fa2)); /* on R */
     CHECK_OK(crew_future_result_timed(fa2, NULL, NULL, 10000 * MS));
     nap_ms(10); /* R spins, slowly */
-    gate_open(&b_gate);
-    POLL(atomic_load(&a_back));
+    gate_open(&bh.release);
+    POLL(atomic_load(&a1.back));
     atomic_int count = 0;
     CHECK_OK(crew_pool_submit(a, task_count, &count, &fa3));
     nap_ms(50);
     /* a1's worker is busy: a one-worker pool runs nothing else. */
     CHECK_EQ(atomic_load(&count), 0);
-    latch_open(&a_hold);
+    latch_open(&a1.hold);
     CHECK_OK(crew_future_result_timed(fa3, NULL, NULL, 10000 * MS));
     CHECK_EQ(atomic_load(&count), 1);
     CHECK_OK(crew_future_result(fa1, NULL, NULL));
