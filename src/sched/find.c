@@ -189,6 +189,91 @@ static crew__task *take_batch(crew__worker *w, crew__subring *r)
     return crew__batch_take(&w->batch, &w->inl);
 }
 
+/* ---- rings whose owner runs its own tasks ----------------------------------
+ * A thread that submits a task and then waits for it usually takes the
+ * entry back and runs the task itself (crew__outside_begin's retract).  A
+ * worker that keeps looking at that ring meanwhile (spinning, idle) only
+ * ever finds it empty, yet each look pulls the ring's head and tail lines
+ * away from the owner, whose next push and retract then wait for them, and
+ * now and then the look wins the race for an entry that its owner was about
+ * to run at no cost.  So a look that finds a ring empty although entries
+ * came, all of which the owner took back, doubles the looks this worker
+ * skips before the next look at it (up to LOOK_SKIP_MAX, tens of
+ * microseconds of spinning); any other look resets it.  A task pushed
+ * meanwhile waits at most that long for this worker; the last look before
+ * a worker parks (crew__work_visible) skips no ring, so nothing is left
+ * with nobody awake.  A ring that does not change costs its owner nothing
+ * to look at, and is looked at every time. */
+#define LOOK_SKIP_MAX 31
+
+static bool look_skips(crew__worker *w, unsigned i)
+{
+    crew__ring_look *l = &w->look[i];
+    if (l->left == 0)
+        return false;
+    l->left--;
+    return true;
+}
+
+void crew__find_skip_none(crew__worker *w)
+{
+    CREW__ASSERT(w == crew__self);
+    for (unsigned i = 0; i < CREW__MAX_RINGS; i++)
+        w->look[i].left = 0;
+}
+
+/* After a look at ring i (r) that found nothing (found) or a task. */
+static void look_done(crew__worker *w, unsigned i, crew__subring *r, bool found)
+{
+    crew__ring_look *l = &w->look[i];
+    if (found) {
+        l->skip = 0;
+        return;
+    }
+    /* Relaxed: a hint; the look itself loaded the tail (acquire). */
+    uint32_t tail = (uint32_t)atomic_load_explicit(&r->tail, memory_order_relaxed);
+    uint32_t back = (uint32_t)atomic_load_explicit(&r->retracted, memory_order_relaxed);
+    uint32_t came = tail - l->tail, taken_back = back - l->retracted;
+    l->tail = tail;
+    l->retracted = back;
+    if (came == 0)
+        return;
+    if (taken_back >= came) {
+        unsigned s = 2u * l->skip + 1;
+        l->skip = (uint8_t)(s < LOOK_SKIP_MAX ? s : LOOK_SKIP_MAX);
+        l->left = l->skip;
+    } else {
+        l->skip = 0;
+    }
+}
+
+/* The oldest task of ring i (r) or of its overflow queue: the batch path
+ * for the ring we look at first (first), one entry for the others. */
+static crew__task *take_ring(crew__worker *w, unsigned i, crew__subring *r, bool first)
+{
+    if (look_skips(w, i))
+        return NULL;
+    crew__task *t;
+    if (first) {
+        t = take_batch(w, r);
+        if (!t)
+            t = take_inject(w, &r->ovq, r);
+    } else {
+        uint64_t tail = 0;
+        t = crew__subring_take(r, &tail, &w->inl);
+        if (!t)
+            t = take_inject(w, &r->ovq, r);
+        if (t) {
+            /* Look here first next time, with this ring's tail as seen
+             * (loaded from this ring: take_batch relies on that). */
+            w->ring_next = i;
+            w->ring_tail = tail;
+        }
+    }
+    look_done(w, i, r, t != NULL);
+    return t;
+}
+
 /* The oldest task of some submission ring, starting with the ring that
  * last had one (its lines are likely in our cache).  Skips the rings that
  * another worker is filling its batch from (busy). */
@@ -199,24 +284,14 @@ static crew__task *take_submitted(crew__worker *w, const fillers *busy)
     if (n == 0)
         return NULL;
     unsigned i = w->ring_next < n ? w->ring_next : 0;
-    crew__subring *r = p->rings[i];
     crew__task *t;
-    if (!fillers_has(busy, r) &&
-        ((t = take_batch(w, r)) != NULL || (t = take_inject(w, &r->ovq, r)) != NULL))
+    if (!fillers_has(busy, p->rings[i]) && (t = take_ring(w, i, p->rings[i], true)) != NULL)
         return t;
     for (unsigned k = 1; k < n; k++) {
         if (++i == n)
             i = 0;
-        r = p->rings[i];
-        if (fillers_has(busy, r))
-            continue;
-        uint64_t tail = 0;
-        if ((t = crew__subring_take(r, &tail, &w->inl)) != NULL ||
-            (t = take_inject(w, &r->ovq, r)) != NULL) {
-            w->ring_next = i;
-            w->ring_tail = tail;
+        if (!fillers_has(busy, p->rings[i]) && (t = take_ring(w, i, p->rings[i], false)) != NULL)
             return t;
-        }
     }
     return NULL;
 }

@@ -67,6 +67,16 @@
 #define CREW__SLOT_TID 0x2u     /* thread holds its id: it may be joined */
 #define CREW__SLOT_EXITED 0x4u  /* the thread has returned, or is about to */
 
+/* A worker's view of one submission ring (find.c): the ring's tail and
+ * its owner's retract count (crew__subring) at the worker's last look that
+ * found it empty, the looks it skips after each such look in which every
+ * new entry had been taken back by the owner, and how many of them remain.
+ * Low 32 bits: only differences are used. */
+typedef struct crew__ring_look {
+    uint32_t tail, retracted;
+    uint8_t skip, left;
+} crew__ring_look;
+
 typedef struct crew__worker {
     crew__deque dq;               /* A: the owner pushes and pops, anyone steals (deque.h) */
     /* A: park word (futex): 1 while parked, 0 awake.  The owner stores 1
@@ -113,6 +123,9 @@ typedef struct crew__worker {
     crew_task_fn first_fn;
     void *first_arg;
     pthread_t thread;             /* L (written before TID), J (joined) */
+    /* O: per submission ring, how this worker looks at it (find.c,
+     * "Rings whose owner runs its own tasks"). */
+    crew__ring_look look[CREW__MAX_RINGS];
 } crew__worker;
 
 struct crew_pool {

@@ -243,6 +243,11 @@ crew__task *crew__find_work(crew__worker *w, const crew__accept *acc);
  * the search from there, as if crew__find_work had popped t itself. */
 crew__task *crew__find_work_after(crew__worker *w, const crew__accept *acc, crew__task *t);
 
+/* Makes w's next crew__find_work look at every submission ring, including
+ * those it would skip for a while (find.c, "Rings whose owner runs its own
+ * tasks"): for a worker that was about to park and saw work. */
+void crew__find_skip_none(crew__worker *w);
+
 /* Runs t, which worker w took off the queues (or drops it, if the pool
  * broke or shut down with cancel). */
 void crew__run_task(crew__worker *w, crew__task *t);

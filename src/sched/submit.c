@@ -309,8 +309,13 @@ static bool ring_retract(crew__subring *r, crew__task *t)
         atomic_load_explicit(&sl->arg, memory_order_relaxed) != (void *)t)
         return false;
     /* acq_rel as a taker's (crew__subring_take): exactly one taker wins. */
-    return atomic_compare_exchange_strong_explicit(&r->head, &h, tail, memory_order_acq_rel,
-                                                   memory_order_relaxed);
+    if (!atomic_compare_exchange_strong_explicit(&r->head, &h, tail, memory_order_acq_rel,
+                                                 memory_order_relaxed))
+        return false;
+    /* The tail's line, which our push just wrote: for the workers' looks. */
+    atomic_store_explicit(&r->retracted, atomic_load_explicit(&r->retracted, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    return true;
 }
 
 /* Ends an outside run announced on our ring r, of depth d + 1. */

@@ -10,6 +10,7 @@ void crew__subring_init(crew__subring *r, crew_pool *p)
     memset(r, 0, sizeof *r);
     r->pool = p;
     atomic_init(&r->tail, 0);
+    atomic_init(&r->retracted, 0);
     atomic_init(&r->in_submit, 0);
     atomic_init(&r->submitted, 0);
     atomic_init(&r->in_run, 0);

@@ -106,6 +106,10 @@ typedef struct crew__batch {
 typedef struct crew__subring {
     /* Written by the owner only, read by takers. */
     _Alignas(CREW__CACHE_LINE) _Atomic uint64_t tail;   /* next index to fill (release store) */
+    /* Entries the owner took back to run them itself (crew__outside_begin;
+     * relaxed load + store).  A hint for the workers, which read it with
+     * the tail (find.c): no correctness rests on it. */
+    _Atomic uint64_t retracted;
     /* The owner's line: takers never read it, so it stays in the owner's
      * cache (shutdown reads in_submit, statistics read submitted). */
     _Alignas(CREW__CACHE_LINE) _Atomic uint32_t in_submit; /* 1 while the owner is inside a submit */

@@ -265,6 +265,9 @@ static int idle(crew__worker *w, crew__task **found, bool holding_spin)
      * for a task that we are about to see. */
     atomic_store_explicit(&w->park, 1, memory_order_seq_cst);
     atomic_fetch_add_explicit(&p->counts, CREW__C_SLEEP, memory_order_seq_cst);
+    /* Whatever makes us go on (the last look below, a wake, work seen as
+     * we retire) is for a task that may be on a ring we were skipping. */
+    crew__find_skip_none(w);
     crew__spinning_dec(p);
     crew__fence_heavy(); /* against submits that publish with a light fence */
     if (crew__work_visible(p) || atomic_load_explicit(&p->flags, memory_order_seq_cst)) {
