@@ -67,13 +67,17 @@ void crew__fault_fail_delay(unsigned us);
  *                       leaves: a submit meanwhile relies on it
  *                       (fault_surplus_spinner)
  *   CREW__PAUSE_SPIN    each round of an idle worker's spin, before it
- *                       looks: stretches the spin phase (fault_surplus_spin) */
+ *                       looks: stretches the spin phase (fault_surplus_spin)
+ *   CREW__PAUSE_FILLED  a worker that moved entries from a ring into its
+ *                       batch, before it takes the first: other workers
+ *                       may take them all meanwhile (fault_batch_stolen) */
 enum {
     CREW__PAUSE_RETIRE,
     CREW__PAUSE_START,
     CREW__PAUSE_FIRST_LOOK,
     CREW__PAUSE_SURPLUS,
     CREW__PAUSE_SPIN,
+    CREW__PAUSE_FILLED,
     CREW__PAUSE_POINTS
 };
 void crew__fault_pause_set(unsigned point, unsigned us);

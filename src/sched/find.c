@@ -14,6 +14,7 @@
 
 #include "base/assert.h"
 #include "base/clock.h"
+#include "base/fault.h"
 #include "base/fence.h"
 #include "sched/pool.h"
 #include "sched/sched.h"
@@ -169,24 +170,34 @@ static crew__task *take_inject(crew__worker *w, crew__inject *q, void *src)
  * Returns the first entry, or NULL if the ring was empty. */
 static crew__task *take_batch(crew__worker *w, crew__subring *r)
 {
-    int64_t now = crew_now_ns();
-    if (w->batch_last > 0) {
-        int64_t spent = now - w->batch_t0;
-        if (spent < BATCH_FAST_NS && w->batch_max < CREW__BATCH_CAP)
-            w->batch_max *= 2;
-        else if (spent > BATCH_SLOW_NS && w->batch_max > 1)
-            w->batch_max /= 2;
+    for (;;) {
+        int64_t now = crew_now_ns();
+        if (w->batch_last > 0) {
+            int64_t spent = now - w->batch_t0;
+            if (spent < BATCH_FAST_NS && w->batch_max < CREW__BATCH_CAP)
+                w->batch_max *= 2;
+            else if (spent > BATCH_SLOW_NS && w->batch_max > 1)
+                w->batch_max /= 2;
+        }
+        fill_begin(w, r);
+        unsigned n = crew__batch_fill_owner(&w->batch, r, &w->ring_tail, w->batch_max);
+        fill_end(w);
+        w->batch_last = n;
+        w->batch_t0 = now;
+        if (n == 0)
+            return NULL;
+        if (n > 1)
+            batch_published(w);
+        CREW__FAULT_PAUSE(CREW__PAUSE_FILLED);
+        crew__task *t = crew__batch_take(&w->batch, &w->inl);
+        if (t)
+            return t;
+        /* Other workers took every entry we moved before we took one.  The
+         * ring may hold more, and those are older than anything on its
+         * overflow queue, which our caller looks at when we return NULL:
+         * look at the ring again (each round moved entries off it, so this
+         * ends). */
     }
-    fill_begin(w, r);
-    unsigned n = crew__batch_fill_owner(&w->batch, r, &w->ring_tail, w->batch_max);
-    fill_end(w);
-    w->batch_last = n;
-    w->batch_t0 = now;
-    if (n == 0)
-        return NULL;
-    if (n > 1)
-        batch_published(w);
-    return crew__batch_take(&w->batch, &w->inl);
 }
 
 /* ---- rings whose owner runs its own tasks ----------------------------------
@@ -247,6 +258,26 @@ static void look_done(crew__worker *w, unsigned i, crew__subring *r, bool found)
     }
 }
 
+/* Ring r's overflow queue, once its ring was found empty.  While the owner
+ * sends its tasks there (its ring was full), what it pushed on the ring is
+ * older, and entries that left the ring as we looked may sit in another
+ * worker's batch by now (or be on their way into one: that worker names r
+ * as the source it fills from, crew__batch_filling).  Those go first: a
+ * task must not start ahead of older ones that an idle worker could take
+ * (a task waiting outside crew for one submitted right before it would
+ * hold its worker meanwhile; stress_submit, fault_batch_stolen). */
+static crew__task *take_overflow(crew__worker *w, crew__subring *r)
+{
+    if (!crew__inject_maybe_nonempty(&r->ovq))
+        return NULL;
+    fillers busy;
+    busy.n = 0;
+    crew__task *t = steal_batch(w, &busy);
+    if (t || fillers_has(&busy, r))
+        return t;
+    return take_inject(w, &r->ovq, r);
+}
+
 /* The oldest task of ring i (r) or of its overflow queue: the batch path
  * for the ring we look at first (first), one entry for the others. */
 static crew__task *take_ring(crew__worker *w, unsigned i, crew__subring *r, bool first)
@@ -257,12 +288,12 @@ static crew__task *take_ring(crew__worker *w, unsigned i, crew__subring *r, bool
     if (first) {
         t = take_batch(w, r);
         if (!t)
-            t = take_inject(w, &r->ovq, r);
+            t = take_overflow(w, r);
     } else {
         uint64_t tail = 0;
         t = crew__subring_take(r, &tail, &w->inl);
         if (!t)
-            t = take_inject(w, &r->ovq, r);
+            t = take_overflow(w, r);
         if (t) {
             /* Look here first next time, with this ring's tail as seen
              * (loaded from this ring: take_batch relies on that). */
