@@ -9,7 +9,8 @@
  *             after 10 s so a bug cannot hang ctest
  *   blocker   a task that says it started, then waits for its release
  *   nap_ms, nap_us, POLL, POLL_NS   sleeping and polling with a deadline
- *   blocker, hold_after_wait   tasks that hold a worker (until released; after a wait)
+ *   blocker, hold_after_wait   tasks that hold a worker (until released; after a wait);
+ *             check_alone_after_wait: nothing runs beside one that is back
  *   make_pool, make_pool_idle, stats_of, release_all
  *   small tasks: task_noop, task_value, task_count, task_square, job_count
  *   meet      tasks that wait until enough of them run at once
@@ -243,6 +244,30 @@ static inline int job_count(void *arg)
 {
     atomic_fetch_add((atomic_int *)arg, 1);
     return 0;
+}
+
+/* ---- hold_after_wait, continued ---------------------------------------- */
+
+/* Task h runs on a one-worker pool p and waits for blocker b's task:
+ * releases b, waits until h's wait is over, and checks that a task
+ * submitted while h holds its worker does not run (a one-worker pool runs
+ * one task at a time, also after a replacement stood in for h's worker),
+ * then runs once h lets go.  Returns that task's future, done. */
+static inline crew_future *check_alone_after_wait(crew_pool *p, blocker *b, hold_after_wait *h)
+{
+    gate_open(&b->release);
+    POLL(atomic_load(&h->back));
+    atomic_int count = 0;
+    crew_future *f = NULL;
+    CHECK_OK(crew_pool_submit(p, task_count, &count, &f));
+    nap_ms(50);
+    /* h's worker is busy: a one-worker pool runs nothing else. */
+    CHECK_EQ(atomic_load(&count), 0);
+    CHECK(!crew_future_done(f));
+    latch_open(&h->hold);
+    CHECK_OK(crew_future_result_timed(f, NULL, NULL, 10000 * MS));
+    CHECK_EQ(atomic_load(&count), 1);
+    return f;
 }
 
 /* ---- meet: tasks waiting until enough of them run at once -------------- */

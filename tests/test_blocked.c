@@ -84,17 +84,7 @@ static void surplus_woken(void)
     CHECK_OK(crew_future_result_timed(fa2, NULL, NULL, 10 * 1000 * MS));
     check_after_a2(a);
     nap_ms(20); /* the replacement parks */
-    gate_open(&bh.release);
-    POLL(atomic_load(&a1.back));
-    atomic_int count = 0;
-    CHECK_OK(crew_pool_submit(a, task_count, &count, &fa3));
-    nap_ms(50);
-    /* a1's worker is busy: a one-worker pool runs nothing else. */
-    CHECK_EQ(atomic_load(&count), 0);
-    CHECK(!crew_future_done(fa3));
-    latch_open(&a1.hold);
-    CHECK_OK(crew_future_result(fa3, NULL, NULL));
-    CHECK_EQ(atomic_load(&count), 1);
+    fa3 = check_alone_after_wait(a, &bh, &a1);
     CHECK_OK(crew_future_result(fa1, NULL, NULL));
     POLL(stats_of(a).workers_alive == 1);
     CHECK_EQ(stats_of(a).workers_alive, 1);

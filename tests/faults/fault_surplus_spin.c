@@ -26,16 +26,7 @@ int main(void)
     CHECK_OK(crew_pool_submit(a, task_value, (void *)42, &fa2)); /* on R */
     CHECK_OK(crew_future_result_timed(fa2, NULL, NULL, 10000 * MS));
     nap_ms(10); /* R spins, slowly */
-    gate_open(&bh.release);
-    POLL(atomic_load(&a1.back));
-    atomic_int count = 0;
-    CHECK_OK(crew_pool_submit(a, task_count, &count, &fa3));
-    nap_ms(50);
-    /* a1's worker is busy: a one-worker pool runs nothing else. */
-    CHECK_EQ(atomic_load(&count), 0);
-    latch_open(&a1.hold);
-    CHECK_OK(crew_future_result_timed(fa3, NULL, NULL, 10000 * MS));
-    CHECK_EQ(atomic_load(&count), 1);
+    fa3 = check_alone_after_wait(a, &bh, &a1);
     CHECK_OK(crew_future_result(fa1, NULL, NULL));
     crew__fault_pause_set(CREW__PAUSE_SPIN, 0);
     POLL(stats_of(a).workers_alive == 1);
