@@ -229,7 +229,9 @@ static bool look_skips(crew__worker *w, unsigned i)
 void crew__find_skip_none(crew__worker *w)
 {
     CREW__ASSERT(w == crew__self);
-    for (unsigned i = 0; i < CREW__MAX_RINGS; i++)
+    /* Only rings below nrings were ever looked at (take_submitted). */
+    unsigned n = atomic_load_explicit(&w->pool->nrings, memory_order_acquire);
+    for (unsigned i = 0; i < n; i++)
         w->look[i].left = 0;
 }
 

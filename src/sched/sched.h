@@ -245,7 +245,9 @@ crew__task *crew__find_work_after(crew__worker *w, const crew__accept *acc, crew
 
 /* Makes w's next crew__find_work look at every submission ring, including
  * those it would skip for a while (find.c, "Rings whose owner runs its own
- * tasks"): for a worker that was about to park and saw work. */
+ * tasks"): for a worker about to park, since whatever makes it go on (its
+ * last look, a wake, work seen as it retires) may be for a task on such a
+ * ring. */
 void crew__find_skip_none(crew__worker *w);
 
 /* Runs t, which worker w took off the queues (or drops it, if the pool
