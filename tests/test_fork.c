@@ -1,7 +1,9 @@
 /* test_fork.c - a pool created before fork() (crew/pool.h): in the child
  * every call on it returns CREW_EFORKED without hanging, and a new pool
  * created in the child works; the parent's pool is unaffected.  The child
- * reports through its exit status, which the parent checks. */
+ * reports through its exit status, which the parent checks.  A fork while
+ * another thread wakes parked words leaves the child able to park and wake
+ * (the posix stage's parking lot has locks). */
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -9,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/platform.h" /* white box: the parking words */
 #include "check.h"
 #include "support.h"
 
@@ -94,6 +97,52 @@ static int task_wait_gate(void *arg, void **result)
     return 0;
 }
 
+#ifndef CREW_SANITIZER_BUILD
+/* Fork while another thread keeps waking words of every parking bucket
+ * (base/platform.h; the posix stage's parking lot takes a bucket's lock on
+ * each wake): the child's own wakes must not wait for a lock that a
+ * thread of the parent held at the fork.  Each child wakes every word and
+ * exits; a hang kills it (SIGALRM).  Stops at the first child that fails. */
+enum { WORDS = 512 };
+static _Atomic uint32_t words[WORDS];
+static atomic_int waker_stop;
+
+static void *waker_main(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&waker_stop))
+        for (int i = 0; i < WORDS; i++)
+            crew__futex_wake(&words[i], 1);
+    return NULL;
+}
+
+static void test_fork_while_waking(void)
+{
+    pthread_t th;
+    CHECK_EQ(pthread_create(&th, NULL, waker_main, NULL), 0);
+    for (int k = 0; k < 100; k++) {
+        pid_t pid = fork();
+        CHECK(pid >= 0);
+        if (pid == 0) {
+            alarm(5);
+            for (int i = 0; i < WORDS; i++)
+                crew__futex_wake(&words[i], 1);
+            _exit(0);
+        }
+        int status = 0;
+        CHECK_EQ(waitpid(pid, &status, 0), pid);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            fprintf(stderr, "fork %d: child %s\n", k,
+                    WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM ? "hung" : "failed");
+            CHECK(!"child of a fork during wakes");
+            break;
+        }
+    }
+    atomic_store(&waker_stop, 1);
+    CHECK_EQ(pthread_join(th, NULL), 0);
+}
+#endif
+
 int main(void)
 {
     crew_pool *p = NULL;
@@ -126,5 +175,10 @@ int main(void)
     crew_future_release(g);
     crew_future_release(f);
     CHECK_OK(crew_pool_destroy(p));
+#ifndef CREW_SANITIZER_BUILD
+    /* Under the sanitizers a child of a threaded process may hang in
+     * their own runtime (see child_checks). */
+    test_fork_while_waking();
+#endif
     return check_exit("test_fork");
 }

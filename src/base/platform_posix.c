@@ -31,7 +31,7 @@ static pthread_once_t buckets_once = PTHREAD_ONCE_INIT;
 /* Whether the condition variables run on CLOCK_MONOTONIC (set once). */
 static bool monotonic_cv;
 
-static void buckets_init(void)
+static void buckets_make(void)
 {
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
@@ -43,6 +43,31 @@ static void buckets_init(void)
         pthread_cond_init(&buckets[i].cv, &attr);
     }
     pthread_condattr_destroy(&attr);
+}
+
+/* fork(): a thread of the parent may hold a bucket's lock at the moment of
+ * the fork, and the child, which has only the forking thread, would then
+ * wait for it forever on its first wait or wake on a word of that bucket
+ * (a pool created in the child parks and wakes its workers: test_fork).
+ * The forking thread takes every bucket first (in index order; nothing
+ * else holds two), the parent lets them go, and the child makes them anew:
+ * their condition variables may count waiters that do not exist there. */
+static void buckets_fork_prepare(void)
+{
+    for (int i = 0; i < BUCKETS; i++)
+        pthread_mutex_lock(&buckets[i].mu);
+}
+
+static void buckets_fork_parent(void)
+{
+    for (int i = BUCKETS - 1; i >= 0; i--)
+        pthread_mutex_unlock(&buckets[i].mu);
+}
+
+static void buckets_init(void)
+{
+    buckets_make();
+    (void)pthread_atfork(buckets_fork_prepare, buckets_fork_parent, buckets_make);
 }
 
 static struct bucket *bucket_of(const void *addr)
